@@ -1,0 +1,132 @@
+/**
+ * Command arguments to bytes: atoms, quoted strings, literals (synchronising, or LITERAL+ when
+ * the server allows), and secret marks so the wire log never shows a password.
+ *
+ * @module
+ */
+
+import { ImapProtocolError } from "./errors.ts";
+
+/** One argument of a command. */
+export type Arg =
+  /** Sent verbatim; must not contain CR, LF or NUL. */
+  | { readonly atom: string }
+  /** An astring: sent as atom, quoted string or literal, whichever is safe. */
+  | { readonly string: string }
+  /** Raw bytes as a literal. */
+  | { readonly literal: Uint8Array }
+  /** A literal streamed from a source whose size is known up front. */
+  | { readonly stream: { readonly size: number; readonly open: () => ReadableStream<Uint8Array> } }
+  /** A parenthesised list. */
+  | { readonly list: readonly Arg[] }
+  /** Any argument whose value must never be logged. */
+  | { readonly secret: Arg };
+
+/** A piece of an encoded command, in wire order. */
+export type Segment =
+  | { readonly kind: "text"; readonly bytes: Uint8Array; readonly log: string }
+  | {
+    readonly kind: "literal";
+    readonly size: number;
+    /** True when the server must answer "+" before the bytes (no LITERAL+). */
+    readonly sync: boolean;
+    readonly bytes?: Uint8Array;
+    readonly open?: () => ReadableStream<Uint8Array>;
+    readonly secret: boolean;
+  };
+
+const ENCODER = new TextEncoder();
+const ATOM = /^[!#$&'+-Z^-z|~]+$/;
+const ATOM_SPECIALS = /[(){ %*"\\\]\x00-\x1f\x7f]/;
+
+/** Encodes a command as wire segments. `tag` and `name` are atoms. */
+export function encodeCommand(
+  tag: string,
+  name: string,
+  args: readonly Arg[],
+  options: { literalPlus: boolean; utf8: boolean },
+): Segment[] {
+  const segments: Segment[] = [];
+  let text = `${tag} ${name}`;
+  let log = text;
+  const flush = () => {
+    if (text.length > 0) segments.push({ kind: "text", bytes: ENCODER.encode(text), log });
+    text = "";
+    log = "";
+  };
+  const literalHeader = (size: number, sync: boolean) => `{${size}${sync ? "" : "+"}}\r\n`;
+  const add = (arg: Arg, secret: boolean): void => {
+    if ("atom" in arg) {
+      if (/[\r\n\x00]/.test(arg.atom)) {
+        throw new ImapProtocolError(`Cannot send ${name}: an argument contains CR, LF or NUL`);
+      }
+      text += arg.atom;
+      log += secret ? "***" : arg.atom;
+    } else if ("string" in arg) {
+      const value = arg.string;
+      if (value.length > 0 && ATOM.test(value) && !ATOM_SPECIALS.test(value) && !secret) {
+        text += value;
+        log += value;
+      } else if (
+        !/[\r\n\x00]/.test(value) && (options.utf8 || /^[\x01-\x7f]*$/.test(value)) &&
+        value.length < 1024
+      ) {
+        const quoted = `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+        text += quoted;
+        log += secret ? '"***"' : quoted;
+      } else {
+        add({ literal: ENCODER.encode(value) }, secret);
+      }
+    } else if ("literal" in arg) {
+      const sync = !options.literalPlus;
+      text += literalHeader(arg.literal.length, sync).trimEnd();
+      log += literalHeader(arg.literal.length, sync).trimEnd();
+      flushLine();
+      segments.push({
+        kind: "literal",
+        size: arg.literal.length,
+        sync,
+        bytes: arg.literal,
+        secret,
+      });
+    } else if ("stream" in arg) {
+      const sync = !options.literalPlus;
+      text += literalHeader(arg.stream.size, sync).trimEnd();
+      log += literalHeader(arg.stream.size, sync).trimEnd();
+      flushLine();
+      segments.push({
+        kind: "literal",
+        size: arg.stream.size,
+        sync,
+        open: arg.stream.open,
+        secret,
+      });
+    } else if ("list" in arg) {
+      text += "(";
+      log += "(";
+      arg.list.forEach((item, i) => {
+        if (i > 0) {
+          text += " ";
+          log += " ";
+        }
+        add(item, secret);
+      });
+      text += ")";
+      log += ")";
+    } else {
+      add(arg.secret, true);
+    }
+  };
+  const flushLine = () => {
+    text += "\r\n";
+    flush();
+  };
+  for (const arg of args) {
+    text += " ";
+    log += " ";
+    add(arg, false);
+  }
+  text += "\r\n";
+  flush();
+  return segments;
+}

@@ -1,0 +1,136 @@
+/**
+ * The interface through which the sync engine sees a mail store (isync's `driver.h`).
+ *
+ * The engine never asks which kind of repository it talks to: Maildir and IMAP implement the
+ * same contracts. Flags cross this boundary as Maildir letters in canonical order (`"FS"`), UIDs
+ * as the **remote** server's UIDs (the key of the status store), exactly as OfflineIMAP keys its
+ * status cache.
+ *
+ * @module
+ */
+
+/** Canonically ordered Maildir flag letters (`D F P R S T`, then `a`-`z`), e.g. `"FS"`. */
+export type FlagLetters = string;
+
+/** A message of a folder snapshot that carries a UID. */
+export interface SnapshotMessage {
+  readonly uid: number;
+  readonly flags: FlagLetters;
+  /** Size in bytes as the store reports it (IMAP: RFC822.SIZE; Maildir: file size). */
+  readonly size?: number;
+}
+
+/** A local message that has no UID for this folder yet (new file, or moved in). */
+export interface UnassignedMessage {
+  /** Store-specific key (Maildir: the file name's unique part). */
+  readonly key: string;
+  readonly flags: FlagLetters;
+  readonly size?: number;
+}
+
+/** What a folder holds right now. */
+export interface FolderSnapshot {
+  /** UIDVALIDITY (Maildir folders report OfflineIMAP's constant 42). */
+  readonly uidValidity: number;
+  /** Messages with a UID, by UID. */
+  readonly messages: ReadonlyMap<number, SnapshotMessage>;
+  /** Messages without a UID (only local stores have them). */
+  readonly unassigned: readonly UnassignedMessage[];
+}
+
+/** Names one message of a folder: by UID, or by key for an unassigned local message. */
+export type MessageRef =
+  | { readonly uid: number; readonly key?: undefined }
+  | { readonly key: string; readonly uid?: undefined };
+
+/**
+ * One message being read from a source folder. Exactly one of `openNetwork`/`openLocal` may be
+ * called, once; the stream must be read to its end or cancelled before the next message is
+ * delivered (IMAP bodies come straight from the socket).
+ */
+export interface MessageContent {
+  readonly ref: MessageRef;
+  readonly flags: FlagLetters;
+  /** INTERNALDATE (IMAP) or file mtime (Maildir), when known. */
+  readonly internalDate?: Date;
+  /** Size of the network form (CRLF line endings), computing it if needed. */
+  networkSize(): Promise<number>;
+  /** The message with CRLF line endings, as IMAP wants it. */
+  openNetwork(): ReadableStream<Uint8Array>;
+  /** The message with LF line endings, as OfflineIMAP writes Maildir files. */
+  openLocal(): ReadableStream<Uint8Array>;
+}
+
+/** Result of storing one message. */
+export interface StoreResult {
+  /** UID the message has in the destination (remote UID), or null when it cannot be learnt. */
+  readonly uid: number | null;
+}
+
+/** One folder of a repository, opened. */
+export interface Folder {
+  /** Folder name in this repository's own naming (its separator, untranslated). */
+  readonly name: string;
+
+  /**
+   * Reads the folder's current state. Throws a `FolderError` when the folder cannot be read;
+   * never reports an unreadable folder as empty.
+   */
+  readSnapshot(): Promise<FolderSnapshot>;
+
+  /**
+   * Streams the given messages to `handler`, one at a time, in an order the store chooses.
+   * The handler must consume the content before returning. Messages that vanished meanwhile
+   * are skipped (and listed in the returned array).
+   */
+  readMessages(
+    refs: readonly MessageRef[],
+    handler: (content: MessageContent) => Promise<void>,
+  ): Promise<MessageRef[]>;
+
+  /**
+   * Stores a message. `uid` is the remote UID the message has (Maildir destinations name the
+   * file after it); IMAP destinations ignore it and report the UID the server assigned.
+   * Durable when it returns (Maildir: tmp, fsync, rename).
+   */
+  storeMessage(content: MessageContent, uid: number | undefined): Promise<StoreResult>;
+
+  /**
+   * Gives a local message the UID it now has on the remote side (Maildir: renames the file with
+   * the new `U=`; other stores: no-op). `ref` is the message as listed in the snapshot.
+   */
+  assignUid(ref: MessageRef, uid: number): Promise<void>;
+
+  /** Adds and removes flag letters on the given messages. Durable when it returns. */
+  changeFlags(uids: readonly number[], add: FlagLetters, remove: FlagLetters): Promise<void>;
+
+  /** Deletes the given messages (IMAP: \Deleted, then EXPUNGE when configured). */
+  deleteMessages(uids: readonly number[]): Promise<void>;
+
+  /** Releases what the folder holds (not the connection, which belongs to the repository). */
+  close(): Promise<void>;
+}
+
+/** A folder as listed by a repository. */
+export interface FolderListing {
+  /** Name in this repository's naming, untranslated. */
+  readonly name: string;
+}
+
+/** A mail store: a Maildir tree or an IMAP account. */
+export interface Repository {
+  /** `[Repository <name>]`. */
+  readonly name: string;
+  /** Hierarchy separator of this repository's folder names. */
+  readonly sep: string;
+  /** Whether this repository may be written (`readonly = no`). */
+  readonly writable: boolean;
+  /** Lists selectable folders. */
+  listFolders(): Promise<FolderListing[]>;
+  /** Creates a folder (and missing parents). */
+  createFolder(name: string): Promise<void>;
+  /** Opens a folder that exists. */
+  openFolder(name: string): Promise<Folder>;
+  /** Closes connections and handles. */
+  close(): Promise<void>;
+}
