@@ -36,6 +36,8 @@ export interface FolderSnapshot {
   readonly messages: ReadonlyMap<number, SnapshotMessage>;
   /** Messages without a UID (only local stores have them). */
   readonly unassigned: readonly UnassignedMessage[];
+  /** Flag letters this folder can store; undefined means every letter (Maildir). */
+  readonly storableFlags?: FlagLetters;
 }
 
 /** Names one message of a folder: by UID, or by key for an unassigned local message. */

@@ -1,0 +1,89 @@
+/**
+ * Builds the concrete repositories and the per-folder metadata of one account. This is the
+ * only place that knows which repository and status implementations exist; the engine sees
+ * interfaces.
+ *
+ * @module
+ */
+
+import type { AccountConfig, GeneralConfig } from "../config/types.ts";
+import { AccountError } from "../errors.ts";
+import { folderValidityPath, statusSqlitePath } from "../status/paths.ts";
+import { openSqliteStatus } from "../status/sqlite.ts";
+import { readFolderValidity, writeFolderValidity } from "../status/validity.ts";
+import type { FolderMetadata } from "../sync/folder.ts";
+import type { Repository } from "./folder.ts";
+import { ImapRepository } from "./imap.ts";
+import { MaildirRepository } from "./maildir.ts";
+
+/** The two sides of an account and its metadata access. */
+export interface OpenedAccount {
+  readonly local: Repository;
+  readonly remote: Repository;
+  readonly metadata: FolderMetadata;
+}
+
+/** Options of {@link openAccount}. */
+export interface OpenAccountOptions {
+  readonly dryRun: boolean;
+  /** Protocol trace sink for `-d imap` (secrets masked by the client). */
+  readonly imapLog?: (line: string) => void;
+}
+
+/**
+ * Creates (without connecting) the repositories of `account`. Throws AccountError for a
+ * combination not supported yet.
+ */
+export function openAccount(
+  account: AccountConfig,
+  general: GeneralConfig,
+  options: OpenAccountOptions,
+): OpenedAccount {
+  if (account.local.type !== "Maildir") {
+    throw new AccountError(
+      `Account "${account.name}": a local repository of type "${account.local.type}" is not supported yet`,
+    );
+  }
+  if (account.statusBackend !== "sqlite") {
+    throw new AccountError(
+      `Account "${account.name}": status_backend = ${account.statusBackend} is not supported yet`,
+      { hint: "remove status_backend or set it to sqlite" },
+    );
+  }
+  const local = new MaildirRepository(account.local, {
+    fsync: general.fsync,
+    dryRun: options.dryRun,
+  });
+  const remote = new ImapRepository(account.remote, {
+    sockTimeout: general.sockTimeout,
+    log: options.imapLog,
+  });
+  const meta = general.metadata;
+  const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
+  const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);
+  const localValidity = (name: string) => folderValidityPath(meta, account.local.name, name);
+  const metadata: FolderMetadata = {
+    openStatus: (localName) =>
+      openSqliteStatus(statusPath(localName), { fsync: general.fsync, create: !options.dryRun }),
+    readRemoteValidity: (remoteName) => readFolderValidity(remoteValidity(remoteName)),
+    async writeValidity(remoteName, remoteValue, localName, localValue) {
+      if (options.dryRun) return;
+      await writeFolderValidity(remoteValidity(remoteName), remoteValue);
+      await writeFolderValidity(localValidity(localName), localValue);
+    },
+    async resetStatus(localName) {
+      if (options.dryRun) return;
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        await Deno.remove(statusPath(localName) + suffix).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+      }
+    },
+    recoveryPaths: (remoteName, localName) => [
+      statusPath(localName),
+      remoteValidity(remoteName),
+      localValidity(localName),
+    ],
+  };
+  return { local, remote, metadata };
+}

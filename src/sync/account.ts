@@ -1,0 +1,188 @@
+/**
+ * One account: list folders on both sides, create the missing ones, then sync each folder.
+ * Folder failures are reported and the next folder goes on; account failures end the account.
+ *
+ * @module
+ */
+
+import { AccountError, FolderError, UserFacingError } from "../errors.ts";
+import type { RepositoryCommon } from "../config/types.ts";
+import type { Repository } from "../repository/folder.ts";
+import type { AccountSummary, SyncEvents } from "../ui/events.ts";
+import { addCounts, emptyCounts } from "../ui/events.ts";
+import { syncFolder } from "./folder.ts";
+import type { FolderMetadata } from "./folder.ts";
+
+/** Everything an account sync needs; built by `main.ts` from the configuration. */
+export interface AccountSyncContext {
+  readonly name: string;
+  readonly local: Repository;
+  readonly remote: Repository;
+  readonly localConfig: RepositoryCommon;
+  readonly remoteConfig: RepositoryCommon;
+  readonly metadata: FolderMetadata;
+  readonly events: SyncEvents;
+  readonly dryRun: boolean;
+  readonly maxDeleteRatio: number;
+}
+
+/** Outcome of one account. */
+export interface AccountResult {
+  readonly summary: AccountSummary;
+  /** Failures other than UIDVALIDITY refusals. */
+  readonly errors: number;
+  /** Folders skipped because their UIDVALIDITY changed. */
+  readonly uidValidityErrors: number;
+}
+
+function translate(
+  name: string,
+  nametrans: (n: string) => string,
+  from: string,
+  to: string,
+): string {
+  const translated = nametrans(name);
+  return from === to ? translated : translated.split(from).join(to);
+}
+
+/**
+ * Syncs one account once. Never throws for a folder's failure; an account-level failure is
+ * reported through `events.error` and counted.
+ */
+export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResult> {
+  const started = performance.now();
+  const counts = emptyCounts();
+  let errors = 0;
+  let uidValidityErrors = 0;
+  let folders = 0;
+  let failedFolders = 0;
+  ctx.events.accountStart(ctx.name);
+  try {
+    const remoteList = (await ctx.remote.listFolders()).map((f) => f.name);
+    const localList = (await ctx.local.listFolders()).map((f) => f.name);
+    const remoteSep = ctx.remote.sep;
+    const localSep = ctx.local.sep;
+    const localSet = new Set(localList);
+    const remoteSet = new Set(remoteList);
+
+    // Remote → local: create local folders for remote ones that pass the remote filter.
+    const pairs: Array<{ remote: string; local: string; sortKey: string }> = [];
+    for (const remoteName of remoteList) {
+      if (!ctx.remoteConfig.folderFilter(remoteName)) continue;
+      const localName = translate(remoteName, ctx.remoteConfig.nametrans, remoteSep, localSep);
+      if (localSep !== "/" && localSep !== remoteSep && remoteName.includes(localSep)) {
+        ctx.events.warning(
+          `Skipping folder "${remoteName}": its name contains the local separator "${localSep}"`,
+        );
+        continue;
+      }
+      pairs.push({ remote: remoteName, local: localName, sortKey: localName.toLowerCase() });
+      if (localSet.has(localName)) continue;
+      if (!ctx.local.writable || !ctx.localConfig.createFolders) continue;
+      ctx.events.folderCreated(ctx.name, "local", localName, ctx.dryRun);
+      if (!ctx.dryRun) {
+        await ctx.local.createFolder(localName);
+        await ctx.metadata.resetStatus(localName);
+      }
+      localSet.add(localName);
+    }
+
+    // Local → remote: create server folders for local ones, after the round-trip check.
+    for (const localName of localList) {
+      if (!ctx.localConfig.folderFilter(localName)) continue;
+      const remoteName = translate(localName, ctx.localConfig.nametrans, localSep, remoteSep);
+      if (remoteSet.has(remoteName)) continue;
+      if (!ctx.remote.writable || !ctx.remoteConfig.createFolders) continue;
+      if (!ctx.remoteConfig.folderFilter(remoteName)) continue;
+      const back = translate(remoteName, ctx.remoteConfig.nametrans, remoteSep, localSep);
+      if (back !== localName) {
+        throw new AccountError(
+          `Refusing to create folder "${remoteName}" on the server for local folder "${localName}": it would come back as "${back}" and be created again on every run`,
+          {
+            hint:
+              "make the nametrans of the two repositories inverse of each other, or exclude the folder with folderfilter",
+          },
+        );
+      }
+      ctx.events.folderCreated(ctx.name, "remote", remoteName, ctx.dryRun);
+      if (!ctx.dryRun) {
+        await ctx.remote.createFolder(remoteName);
+        await ctx.metadata.resetStatus(localName);
+      }
+      remoteSet.add(remoteName);
+      pairs.push({ remote: remoteName, local: localName, sortKey: localName.toLowerCase() });
+    }
+
+    pairs.sort((a, b) => a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
+    for (const pair of pairs) {
+      if (!ctx.localConfig.folderFilter(pair.local)) continue;
+      if (!localSet.has(pair.local)) {
+        failedFolders++;
+        errors++;
+        ctx.events.error(
+          ctx.name,
+          new FolderError(`Folder "${pair.local}" does not exist locally and may not be created`, {
+            hint: "set createfolders = yes on the local repository, or create it yourself",
+          }),
+        );
+        continue;
+      }
+      folders++;
+      ctx.events.folderStart(ctx.name, pair.local);
+      try {
+        const result = await syncFolder(
+          {
+            account: ctx.name,
+            local: ctx.local,
+            remote: ctx.remote,
+            metadata: ctx.metadata,
+            events: ctx.events,
+            dryRun: ctx.dryRun,
+            options: {
+              localWritable: ctx.local.writable,
+              remoteWritable: ctx.remote.writable,
+              localSyncDeletes: ctx.localConfig.syncDeletes,
+              remoteSyncDeletes: ctx.remoteConfig.syncDeletes,
+              maxDeleteRatio: ctx.maxDeleteRatio,
+            },
+          },
+          pair.remote,
+          pair.local,
+        );
+        addCounts(counts, result.counts);
+        errors += result.messageErrors;
+        ctx.events.folderDone(ctx.name, pair.local, result.counts);
+      } catch (error) {
+        if (!(error instanceof FolderError)) throw error;
+        failedFolders++;
+        if (error.uidValidity) uidValidityErrors++;
+        else errors++;
+        ctx.events.error(ctx.name, error);
+      }
+    }
+    if (folders === 0 && failedFolders === 0) {
+      throw new AccountError(`No folder to sync in account "${ctx.name}"`, {
+        hint: "check folderfilter and -f",
+      });
+    }
+  } catch (error) {
+    errors++;
+    ctx.events.error(
+      ctx.name,
+      error instanceof UserFacingError || error instanceof Error ? error : new Error(String(error)),
+    );
+  } finally {
+    await ctx.remote.close().catch(() => {});
+    await ctx.local.close().catch(() => {});
+  }
+  const summary: AccountSummary = {
+    account: ctx.name,
+    folders,
+    failedFolders,
+    counts,
+    errors: errors + uidValidityErrors,
+    seconds: (performance.now() - started) / 1000,
+  };
+  ctx.events.accountDone(summary);
+  return { summary, errors, uidValidityErrors };
+}
