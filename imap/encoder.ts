@@ -37,7 +37,34 @@ export type Segment =
 
 const ENCODER = new TextEncoder();
 const ATOM = /^[!#$&'+-Z^-z|~]+$/;
-const ATOM_SPECIALS = /[(){ %*"\\\]\x00-\x1f\x7f]/;
+const ATOM_SPECIALS = /[(){ %*"\\\]]/;
+
+/** True when `text` holds CR, LF or NUL, which no quoted string or atom may carry. */
+function hasLineBreakOrNul(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0 || code === 10 || code === 13) return true;
+  }
+  return false;
+}
+
+/** True when `text` is 7-bit without NUL. */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0 || code > 0x7f) return false;
+  }
+  return true;
+}
+
+/** True when `text` holds a control character (atoms must not). */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /** Encodes a command as wire segments. `tag` and `name` are atoms. */
 export function encodeCommand(
@@ -57,18 +84,21 @@ export function encodeCommand(
   const literalHeader = (size: number, sync: boolean) => `{${size}${sync ? "" : "+"}}\r\n`;
   const add = (arg: Arg, secret: boolean): void => {
     if ("atom" in arg) {
-      if (/[\r\n\x00]/.test(arg.atom)) {
+      if (hasLineBreakOrNul(arg.atom)) {
         throw new ImapProtocolError(`Cannot send ${name}: an argument contains CR, LF or NUL`);
       }
       text += arg.atom;
       log += secret ? "***" : arg.atom;
     } else if ("string" in arg) {
       const value = arg.string;
-      if (value.length > 0 && ATOM.test(value) && !ATOM_SPECIALS.test(value) && !secret) {
+      if (
+        value.length > 0 && ATOM.test(value) && !ATOM_SPECIALS.test(value) && !hasControl(value) &&
+        !secret
+      ) {
         text += value;
         log += value;
       } else if (
-        !/[\r\n\x00]/.test(value) && (options.utf8 || /^[\x01-\x7f]*$/.test(value)) &&
+        !hasLineBreakOrNul(value) && (options.utf8 || isAscii(value)) &&
         value.length < 1024
       ) {
         const quoted = `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;

@@ -272,7 +272,7 @@ export function normalizeSection(key: string): string {
   return key.replace(/\.PEEK\[/i, "[").replace(/^[^[]*/, (head) => head.toUpperCase());
 }
 
-function parseList(command: "LIST" | "LSUB", cursor: Cursor): ListEntry {
+function parseList(cursor: Cursor): ListEntry {
   const attributes = asStrings(cursor.list(), cursor, "LIST attributes");
   cursor.skipSpaces();
   const delimiterValue = cursor.value();
@@ -354,7 +354,7 @@ function parseUntagged(cursor: Cursor): Response {
     case "LIST":
     case "LSUB":
       cursor.skipSpaces();
-      return { kind: "list", command: upper, entry: parseList(upper, cursor) };
+      return { kind: "list", command: upper, entry: parseList(cursor) };
     case "FLAGS":
       cursor.skipSpaces();
       return { kind: "flags", flags: asStrings(cursor.list(), cursor, "FLAGS") };

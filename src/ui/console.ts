@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * Console renderers: `basic` (OfflineIMAP's Noninteractive.Basic: one line per event),
  * `quiet` (errors and warnings only), and `ttyui` (for now the basic output; it will add
