@@ -47,9 +47,6 @@ export interface TransportOptions {
   readonly timeoutMs?: number;
 }
 
-/** Reading pauses the socket above this many queued bytes, and resumes below a quarter. */
-const HIGH_WATER = 1 << 20;
-
 /** The hash names OfflineIMAP accepts for `cert_fingerprint`, by hex length. */
 const FINGERPRINT_HASHES: ReadonlyArray<readonly [number, string]> = [
   [40, "sha1"],
@@ -85,87 +82,24 @@ export function normalizeFingerprint(text: string): string {
   return text.replace(/[:\s]/g, "").toLowerCase();
 }
 
-class QueueReader {
-  #chunks: Uint8Array[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-  #paused = false;
-  #pause: () => void;
-  #resume: () => void;
-
-  constructor(pause: () => void, resume: () => void) {
-    this.#pause = pause;
-    this.#resume = resume;
-  }
-
-  get buffered(): number {
-    return this.#queued;
-  }
-
-  push(chunk: Uint8Array): void {
-    this.#chunks.push(chunk);
-    this.#queued += chunk.length;
-    if (!this.#paused && this.#queued > HIGH_WATER) {
-      this.#paused = true;
-      this.#pause();
-    }
-    this.#notify();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#notify();
-  }
-
-  fail(error: Error): void {
-    this.#error ??= error;
-    this.#notify();
-  }
-
-  /** Swaps the pause/resume pair after a STARTTLS upgrade. */
-  retarget(pause: () => void, resume: () => void): void {
-    this.#pause = pause;
-    this.#resume = resume;
-    this.#paused = false;
-  }
-
-  async read(): Promise<Uint8Array | null> {
-    for (;;) {
-      const chunk = this.#chunks.shift();
-      if (chunk) {
-        this.#queued -= chunk.length;
-        if (this.#paused && this.#queued < HIGH_WATER / 4) {
-          this.#paused = false;
-          this.#resume();
-        }
-        return chunk;
-      }
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-}
-
 function describe(host: string, port: number): string {
   return `"${host}:${port}"`;
 }
 
+/**
+ * A socket read in paused mode: bytes are pulled with `socket.read()` only when the IMAP reader
+ * wants them, so the socket's own high-water mark stops reading from the kernel while a slow
+ * disk catches up (flowing-mode `data` events plus `pause()` let megabytes pile up).
+ */
 class SocketTransport implements Transport {
   #socket: net.Socket;
-  #queue: QueueReader;
   #host: string;
   #port: number;
   #timeoutMs: number;
   #secure: boolean;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
   #detach: () => void = () => {};
 
   constructor(socket: net.Socket, options: TransportOptions) {
@@ -174,58 +108,70 @@ class SocketTransport implements Transport {
     this.#port = options.port;
     this.#timeoutMs = options.timeoutMs ?? 0;
     this.#secure = options.security === "tls";
-    this.#queue = new QueueReader(() => socket.pause(), () => socket.resume());
     this.#attach(socket);
   }
 
   get buffered(): number {
-    return this.#queue.buffered;
+    return this.#socket.readableLength;
   }
 
   get secure(): boolean {
     return this.#secure;
   }
 
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
   #attach(socket: net.Socket): void {
-    const onData = (data: Uint8Array) => this.#queue.push(data);
-    const onEnd = () => this.#queue.end();
-    const onClose = () => this.#queue.end();
-    const onError = (error: Error) =>
-      this.#queue.fail(
-        new ImapConnectionError(
-          `Connection to ${describe(this.#host, this.#port)} failed: ${error.message}`,
-          { cause: error },
-        ),
+    const onReadable = () => this.#notify();
+    const onEnd = () => {
+      this.#ended = true;
+      this.#notify();
+    };
+    const onError = (error: Error) => {
+      this.#error ??= new ImapConnectionError(
+        `Connection to ${describe(this.#host, this.#port)} failed: ${error.message}`,
+        { cause: error },
       );
+      this.#notify();
+    };
     const onTimeout = () => {
-      this.#queue.fail(
-        new ImapConnectionError(
-          `Connection to ${describe(this.#host, this.#port)} timed out after ${
-            this.#timeoutMs / 1000
-          } s without data`,
-        ),
+      this.#error ??= new ImapConnectionError(
+        `Connection to ${describe(this.#host, this.#port)} timed out after ${
+          this.#timeoutMs / 1000
+        } s without data`,
       );
       socket.destroy();
+      this.#notify();
     };
-    socket.on("data", onData);
+    socket.on("readable", onReadable);
     socket.on("end", onEnd);
-    socket.on("close", onClose);
+    socket.on("close", onEnd);
     socket.on("error", onError);
     if (this.#timeoutMs > 0) {
       socket.setTimeout(this.#timeoutMs);
       socket.on("timeout", onTimeout);
     }
     this.#detach = () => {
-      socket.off("data", onData);
+      socket.off("readable", onReadable);
       socket.off("end", onEnd);
-      socket.off("close", onClose);
+      socket.off("close", onEnd);
       socket.off("error", onError);
       socket.off("timeout", onTimeout);
     };
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.#queue.read();
+  async read(): Promise<Uint8Array | null> {
+    for (;;) {
+      const chunk = this.#socket.read() as Uint8Array | null;
+      if (chunk !== null) return chunk;
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -247,11 +193,11 @@ class SocketTransport implements Transport {
     if (this.#secure) {
       throw new ImapTlsError("STARTTLS on a connection that is already TLS", "starttls");
     }
-    if (this.#queue.buffered > 0) {
+    if (this.buffered > 0) {
       throw new ImapTlsError(
         `Refusing STARTTLS with ${
           describe(this.#host, this.#port)
-        }: the server sent ${this.#queue.buffered} plaintext bytes after its response, which could be injected`,
+        }: the server sent ${this.buffered} plaintext bytes after its response, which could be injected`,
         "starttls",
       );
     }
@@ -266,14 +212,14 @@ class SocketTransport implements Transport {
     );
     this.#socket = secured;
     this.#secure = true;
-    this.#queue.retarget(() => secured.pause(), () => secured.resume());
     this.#attach(secured);
   }
 
   close(): void {
     this.#detach();
     this.#socket.destroy();
-    this.#queue.end();
+    this.#ended = true;
+    this.#notify();
   }
 }
 
@@ -399,11 +345,229 @@ function tlsError(error: Error & { code?: string }, host: string, port: number):
   );
 }
 
+/** Bytes asked for per read of a native connection. */
+const READ_SIZE = 64 * 1024;
+
+/** Where distributions keep the system CA bundle (OfflineIMAP's `OS-DEFAULT` list). */
+const SYSTEM_CA_BUNDLES = [
+  "/etc/ssl/certs/ca-certificates.crt",
+  "/etc/pki/tls/certs/ca-bundle.crt",
+  "/etc/ssl/ca-bundle.pem",
+  "/usr/local/share/certs/ca-root-nss.crt",
+  "/etc/ssl/cert.pem",
+];
+
+let systemCa: string[] | undefined | null = null;
+
+/** The system CA bundle, or undefined to use the runtime's built-in roots. */
+function systemCaCertificates(): string[] | undefined {
+  if (systemCa !== null) return systemCa;
+  systemCa = undefined;
+  for (const path of SYSTEM_CA_BUNDLES) {
+    try {
+      systemCa = [Deno.readTextFileSync(path)];
+      break;
+    } catch {
+      // try the next location
+    }
+  }
+  return systemCa;
+}
+
+/**
+ * A native Deno connection (TCP or TLS). Reads are pulls into a fresh buffer, so nothing is
+ * read from the kernel before the IMAP reader asks: a slow disk slows the server down instead
+ * of filling memory (Deno's `node:tls` keeps reading ahead by megabytes). Used whenever no
+ * certificate fingerprint is pinned; pinning needs the peer certificate, which only `node:tls`
+ * exposes.
+ */
+class NativeTransport implements Transport {
+  #conn: Deno.Conn;
+  #host: string;
+  #port: number;
+  #timeoutMs: number;
+  #secure: boolean;
+  #closed = false;
+  #buffer = new Uint8Array(READ_SIZE);
+
+  constructor(conn: Deno.Conn, options: TransportOptions, secure: boolean) {
+    this.#conn = conn;
+    this.#host = options.host;
+    this.#port = options.port;
+    this.#timeoutMs = options.timeoutMs ?? 0;
+    this.#secure = secure;
+  }
+
+  get buffered(): number {
+    return 0;
+  }
+
+  get secure(): boolean {
+    return this.#secure;
+  }
+
+  async #guard<T>(operation: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    if (this.#timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        this.close();
+      }, this.#timeoutMs);
+    }
+    try {
+      return await operation;
+    } catch (error) {
+      if (timedOut) {
+        throw new ImapConnectionError(
+          `Connection to ${describe(this.#host, this.#port)} timed out after ${
+            this.#timeoutMs / 1000
+          } s without data`,
+        );
+      }
+      throw new ImapConnectionError(
+        `Cannot ${what} ${describe(this.#host, this.#port)}: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    // One reused read buffer; the bytes are copied out at their real size, because TLS reads
+    // often return 4 KB and a fresh 64 KB buffer per read would be mostly garbage.
+    const buffer = this.#buffer;
+    const n = await this.#guard(this.#conn.read(buffer), "read from").catch((error) => {
+      if (this.#closed && !(error.message ?? "").includes("timed out")) return null;
+      throw error;
+    });
+    return n === null ? null : buffer.slice(0, n);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      offset += await this.#guard(this.#conn.write(data.subarray(offset)), "write to");
+    }
+  }
+
+  async startTls(options: TlsOptions): Promise<void> {
+    if (this.#secure) {
+      throw new ImapTlsError("STARTTLS on a connection that is already TLS", "starttls");
+    }
+    try {
+      this.#conn = await Deno.startTls(this.#conn as Deno.TcpConn, {
+        hostname: options.servername ?? this.#host,
+        caCerts: options.ca !== undefined ? [options.ca] : systemCaCertificates(),
+      });
+      await (this.#conn as Deno.TlsConn).handshake();
+    } catch (error) {
+      this.close();
+      throw nativeTlsError(error, this.#host, this.#port);
+    }
+    this.#secure = true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
+}
+
+function nativeTlsError(error: unknown, host: string, port: number): Error {
+  if (error instanceof ImapConnectionError) return error;
+  const text = errorMessage(error);
+  if (/NotValidForName|not valid for name/i.test(text)) {
+    return new ImapTlsError(
+      `Cannot verify certificate of ${describe(host, port)}: host name does not match: ${text}`,
+      "hostname",
+      { cause: error },
+    );
+  }
+  if (/certificate|UnknownIssuer|Expired|BadSignature|issuer/i.test(text)) {
+    return new ImapTlsError(
+      `Cannot verify certificate of ${describe(host, port)}: ${text}`,
+      "verify",
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof Deno.errors.ConnectionRefused || /refused|unreachable|reset/i.test(text)) {
+    return new ImapConnectionError(`Cannot connect to ${describe(host, port)}: ${text}`, {
+      cause: error,
+    });
+  }
+  return new ImapTlsError(
+    `TLS handshake with ${describe(host, port)} failed: ${text}`,
+    "handshake",
+    {
+      cause: error,
+    },
+  );
+}
+
+async function connectNative(options: TransportOptions): Promise<Transport> {
+  const timeoutMs = options.timeoutMs ?? 0;
+  const tlsOptions = options.tls ?? {};
+  const abort = new AbortController();
+  const timer = timeoutMs > 0 ? setTimeout(() => abort.abort(), timeoutMs) : undefined;
+  try {
+    if (options.security === "tls") {
+      const conn = await Deno.connectTls({
+        hostname: options.host,
+        port: options.port,
+        caCerts: tlsOptions.ca !== undefined ? [tlsOptions.ca] : systemCaCertificates(),
+        cert: tlsOptions.cert,
+        key: tlsOptions.key,
+      });
+      try {
+        await conn.handshake();
+      } catch (error) {
+        conn.close();
+        throw error;
+      }
+      return new NativeTransport(conn, options, true);
+    }
+    const conn = await Deno.connect({
+      hostname: options.host,
+      port: options.port,
+      signal: abort.signal,
+    });
+    return new NativeTransport(conn, options, false);
+  } catch (error) {
+    if (abort.signal.aborted) {
+      throw new ImapConnectionError(
+        `Cannot connect to ${describe(options.host, options.port)}: timed out after ${
+          timeoutMs / 1000
+        } s`,
+      );
+    }
+    throw nativeTlsError(error, options.host, options.port);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Opens a connection. With `security: "tls"` the certificate is checked before this resolves;
  * no byte is sent before that. Throws {@link ImapConnectionError} or {@link ImapTlsError}.
  */
 export async function connectTransport(options: TransportOptions): Promise<Transport> {
+  if ((options.tls?.fingerprints ?? []).length === 0 && options.tls?.minVersion === undefined) {
+    return await connectNative(options);
+  }
   const timeoutMs = options.timeoutMs ?? 0;
   if (options.security === "tls") {
     const socket = await secureSocket(

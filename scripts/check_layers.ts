@@ -47,7 +47,11 @@ for (const module of graph.modules) {
 const problems: string[] = [];
 const CONCRETE = ["src/repository/maildir.ts", "src/repository/imap.ts", "src/repository/open.ts"];
 const PURE = new Set(["src/sync/plan.ts", "src/sync/flags.ts"]);
-const PURE_ALLOWED = new Set(["src/sync/types.ts", "src/sync/flags.ts", "src/repository/folder.ts"]);
+const PURE_ALLOWED = new Set([
+  "src/sync/types.ts",
+  "src/sync/flags.ts",
+  "src/repository/folder.ts",
+]);
 
 for (const [from, targets] of edges) {
   for (const to of targets) {
@@ -61,7 +65,10 @@ for (const [from, targets] of edges) {
       problems.push(`${from} imports ${to}: the planner is pure (rule 3)`);
     }
     if (from.startsWith("src/sync/")) {
-      if (to.startsWith("imap/") || to === "node:sqlite" || CONCRETE.includes(to) || to === "src/status/sqlite.ts") {
+      if (
+        to.startsWith("imap/") || to === "node:sqlite" || CONCRETE.includes(to) ||
+        to === "src/status/sqlite.ts"
+      ) {
         problems.push(`${from} imports ${to}: the engine sees only interfaces (rule 4)`);
       }
     }
@@ -70,7 +77,10 @@ for (const [from, targets] of edges) {
 
 // Rule 3, text part: the pure modules touch neither Deno nor node.
 for (const file of PURE) {
-  const code = (await Deno.readTextFile(new URL(file, root))).replace(/^\s*(\/\/|\*|\/\*\*).*$/gm, "");
+  const code = (await Deno.readTextFile(new URL(file, root))).replace(
+    /^\s*(\/\/|\*|\/\*\*).*$/gm,
+    "",
+  );
   if (/\bDeno\.|["']node:/.test(code)) problems.push(`${file} uses Deno or node APIs (rule 3)`);
 }
 

@@ -76,15 +76,21 @@ const server = await startDovecot();
 const dir = await Deno.makeTempDir({ prefix: "offlineimap-demo-" });
 try {
   const user = "demo";
-  console.log(`Started Dovecot on 127.0.0.1 (imaps ${server.tlsPort}, imap+STARTTLS ${server.plainPort})`);
+  console.log(
+    `Started Dovecot on 127.0.0.1 (imaps ${server.tlsPort}, imap+STARTTLS ${server.plainPort})`,
+  );
   let count = 0;
   for (const [folder, messages] of Object.entries(CORPUS)) {
     for (const [id, subject, flags] of messages) {
-      await server.seed(user, folder, message(id, subject, `This is the "${subject}" message.`), { flags });
+      await server.seed(user, folder, message(id, subject, `This is the "${subject}" message.`), {
+        flags,
+      });
       count++;
     }
   }
-  console.log(`Seeded ${count} messages in ${Object.keys(CORPUS).length} folders for user "${user}"`);
+  console.log(
+    `Seeded ${count} messages in ${Object.keys(CORPUS).length} folders for user "${user}"`,
+  );
   const config = `${dir}/offlineimaprc`;
   await Deno.writeTextFile(
     config,

@@ -12,6 +12,9 @@ const LF = 0x0a;
 /**
  * Returns a transform turning every CRLF pair into LF; a bare CR is kept (formats.md §1.3: 7.x
  * only replaces `\r\n`). A CR ending a chunk is held until the next byte is known.
+ *
+ * Chunks are rewritten in place, which saves an allocation per chunk on the download path: the
+ * writer hands over ownership of each chunk (IMAP bodies and file reads are fresh buffers).
  */
 export function crlfToLf(): TransformStream<Uint8Array, Uint8Array> {
   let heldCr = false;
@@ -24,23 +27,23 @@ export function crlfToLf(): TransformStream<Uint8Array, Uint8Array> {
         // and the LF goes out with the rest of the chunk.
         if (chunk[0] !== LF) controller.enqueue(Uint8Array.of(CR));
       }
-      let body = chunk;
-      if (chunk[chunk.length - 1] === CR) {
-        heldCr = true;
-        body = chunk.subarray(0, chunk.length - 1);
-      }
-      if (body.indexOf(CR) < 0) {
-        if (body.length > 0) controller.enqueue(body);
+      if (chunk.indexOf(CR) < 0) {
+        controller.enqueue(chunk);
         return;
       }
-      const out = new Uint8Array(body.length);
-      let n = 0;
-      for (let i = 0; i < body.length; i++) {
-        const byte = body[i]!;
-        if (byte === CR && body[i + 1] === LF) continue;
-        out[n++] = byte;
+      let end = chunk.length;
+      if (chunk[end - 1] === CR) {
+        heldCr = true;
+        end--;
       }
-      controller.enqueue(out.subarray(0, n));
+      // Compacted in place: output never overtakes input, and the chunk is ours (see above).
+      let n = 0;
+      for (let i = 0; i < end; i++) {
+        const byte = chunk[i]!;
+        if (byte === CR && chunk[i + 1] === LF) continue;
+        chunk[n++] = byte;
+      }
+      if (n > 0) controller.enqueue(chunk.subarray(0, n));
     },
     flush(controller) {
       if (heldCr) controller.enqueue(Uint8Array.of(CR));

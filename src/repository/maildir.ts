@@ -57,6 +57,8 @@ export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 /** Attempts at a fresh name when one already exists in `tmp/` (OfflineIMAP tries 7 times). */
 const CREATE_ATTEMPTS = 7;
 const READ_CHUNK = 64 * 1024;
+/** Bytes gathered before one write(2) when storing a message. */
+const WRITE_BUFFER = 256 * 1024;
 const SUBDIRS = new Set(["cur", "new", "tmp"]);
 
 /**
@@ -807,22 +809,37 @@ async function writeStream(
   stream: ReadableStream<Uint8Array>,
   path: string,
 ): Promise<void> {
+  // Network reads arrive in TLS-record-sized pieces (often 4 KB); gathering them into one
+  // buffer turns thousands of write calls per large message into a few hundred.
+  const pending = new Uint8Array(WRITE_BUFFER);
+  let used = 0;
+  const flush = async () => {
+    for (let offset = 0; offset < used;) {
+      try {
+        offset += await file.write(pending.subarray(offset, used));
+      } catch (error) {
+        throw new MessageError(`Cannot write message file "${path}": ${errorText(error)}`, {
+          cause: error,
+          hint: fsHint(error),
+        });
+      }
+    }
+    used = 0;
+  };
   const reader = stream.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return;
+      if (done) break;
       for (let offset = 0; offset < value.length;) {
-        try {
-          offset += await file.write(value.subarray(offset));
-        } catch (error) {
-          throw new MessageError(`Cannot write message file "${path}": ${errorText(error)}`, {
-            cause: error,
-            hint: fsHint(error),
-          });
-        }
+        const take = Math.min(value.length - offset, WRITE_BUFFER - used);
+        pending.set(value.subarray(offset, offset + take), used);
+        used += take;
+        offset += take;
+        if (used === WRITE_BUFFER) await flush();
       }
     }
+    await flush();
   } catch (error) {
     // Let the source drop the rest (an IMAP body must be drained); an already failed source
     // rejects here with its own error, which `error` already reports.

@@ -106,7 +106,10 @@ Deno.test("a certificate presented under another host name is refused", async ()
   try {
     const text = await Deno.readTextFile(account.config);
     // The certificate names localhost and 127.0.0.1; 127.0.0.2 reaches the same server.
-    await Deno.writeTextFile(account.config, text.replace("remotehost = localhost", "remotehost = 127.0.0.2"));
+    await Deno.writeTextFile(
+      account.config,
+      text.replace("remotehost = localhost", "remotehost = 127.0.0.2"),
+    );
     const result = await runCli(["-c", account.config]);
     if (result.stderr.includes("Cannot connect")) return; // 127.0.0.2 not routable here
     assert.equal(result.code, 1);
