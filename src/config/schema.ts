@@ -326,6 +326,7 @@ function resolveGeneral(ctx: Context): GeneralConfig {
     // OfflineIMAP only sets a timeout when the value is positive.
     sockTimeout: Math.max(0, ini.getInt(section, "socktimeout", 0)),
     dryRun: ini.getBoolean(section, "dry-run", false),
+    ignoreReadonly: false,
   };
 }
 
@@ -364,6 +365,12 @@ function resolveAccount(ctx: Context, name: string): AccountConfig {
     remote: resolveRepository(ctx, name, remoteName, "remote") as ImapRepositoryConfig,
     statusBackend,
     maxDeleteRatio,
+    // Placeholders until these options are implemented (they are refused as unsupported).
+    autorefresh: 0,
+    quick: 0,
+    maildirWindowsCompatible: false,
+    utf8FolderNames: false,
+    filterHeaders: [],
   };
 }
 
@@ -462,6 +469,8 @@ function resolveCommon(
     folderFilter,
     nametransSource,
     folderFilterSource,
+    folderIncludes: [],
+    dynamicFolderFilter: false,
   };
 }
 
@@ -501,6 +510,10 @@ function resolveMaildir(
     type: "Maildir",
     localFolders: expandPath(localFolders, { vars: true, absolute: true, env: ctx.env }),
     sep,
+    restoreAtime: false,
+    utimeFromHeader: false,
+    filenameUseMailTimestamp: false,
+    customFlags: {},
   };
 }
 
@@ -554,6 +567,12 @@ function resolveImap(
     reference: resolveReference(ini.get(section, "reference")),
     expunge: ini.getBoolean(section, "expunge", true),
     maxConnections: resolveMaxConnections(ctx, section),
+    subscribedOnly: false,
+    holdConnectionOpen: false,
+    keepalive: 0,
+    idleFolders: [],
+    singleThreadPerFolder: false,
+    retryCount: 2,
   };
 }
 

@@ -23,12 +23,20 @@ export interface GeneralConfig {
   readonly sockTimeout: number;
   /** `dry-run` (default false); `--dry-run` sets it. */
   readonly dryRun: boolean;
+  /** `pythonfile`, expanded, absolute; undefined when not set. */
+  readonly pythonFile?: string;
+  /** `ignore-readonly` (default false). */
+  readonly ignoreReadonly: boolean;
 }
 
 /** Where the password of an IMAP repository comes from, in OfflineIMAP's lookup order. */
 export type PasswordSource =
   | { readonly kind: "plain"; readonly value: string }
   | { readonly kind: "file"; readonly path: string }
+  /** `remotepasseval`: evaluated on every connection that needs the password. */
+  | { readonly kind: "eval"; readonly evaluate: () => Promise<string> }
+  /** `~/.netrc` then `/etc/netrc` entry for the host (user must match when one is set). */
+  | { readonly kind: "netrc"; readonly host: string }
   | { readonly kind: "none" };
 
 /** Options shared by every repository type (`[Repository X]`, config-options.md §7). */
@@ -48,6 +56,14 @@ export interface RepositoryCommon {
   /** Raw option text for `--info` and error messages (undefined when not set). */
   readonly nametransSource?: string;
   readonly folderFilterSource?: string;
+  /** `folderincludes`: extra folder names (untranslated) to sync even if filtered or unlisted. */
+  readonly folderIncludes: readonly string[];
+  /** `foldersort` as a comparison function over translated names; undefined: default order. */
+  readonly folderSort?: (a: string, b: string) => number;
+  /** `dynamic_folderfilter` (default false). */
+  readonly dynamicFolderFilter: boolean;
+  /** `startdate` (YYYY-MM-DD) when set. */
+  readonly startDate?: string;
 }
 
 /** `type = Maildir` repository. */
@@ -57,6 +73,14 @@ export interface MaildirRepositoryConfig extends RepositoryCommon {
   readonly localFolders: string;
   /** `sep` (default "."). */
   readonly sep: string;
+  /** `restoreatime` (default false). */
+  readonly restoreAtime: boolean;
+  /** `utime_from_header` (repository, else `[general]`, default false). */
+  readonly utimeFromHeader: boolean;
+  /** `filename_use_mail_timestamp` (repository, else `[general]`, default false). */
+  readonly filenameUseMailTimestamp: boolean;
+  /** `customflag_<letter>`: lower-case letter → IMAP keyword. */
+  readonly customFlags: Readonly<Record<string, string>>;
 }
 
 /** `type = IMAP` repository. */
@@ -87,6 +111,41 @@ export interface ImapRepositoryConfig extends RepositoryCommon {
   readonly expunge: boolean;
   /** `maxconnections` (default 1). */
   readonly maxConnections: number;
+  /** `user` from `remoteusereval` when set (evaluated at connection time). */
+  readonly userEval?: () => Promise<string>;
+  /** `preauthtunnel`: shell command speaking IMAP in PREAUTH state. */
+  readonly preauthTunnel?: string;
+  /** `transporttunnel`: shell command carrying the IMAP byte stream. */
+  readonly transportTunnel?: string;
+  /** `ipv6`: true = IPv6 only, false = IPv4 only, undefined = any. */
+  readonly ipv6?: boolean;
+  /** From `tls_level`/`ssl_version`: lowest TLS version accepted, when restricted. */
+  readonly tlsMinVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+  /** `sslclientcert` / `sslclientkey`: absolute paths. */
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  /** `subscribedonly` (default false): LSUB instead of LIST. */
+  readonly subscribedOnly: boolean;
+  /** `holdconnectionopen` (default false; true with `idlefolders`). */
+  readonly holdConnectionOpen: boolean;
+  /** `keepalive` seconds (default 0; 1740 with `idlefolders`). */
+  readonly keepalive: number;
+  /** `idlefolders`: untranslated remote names. */
+  readonly idleFolders: readonly string[];
+  /** `singlethreadperfolder` (default false; true with `idlefolders`). */
+  readonly singleThreadPerFolder: boolean;
+  /** `retrycount` (default 2). */
+  readonly retryCount: number;
+  /** `copy_ignore_eval`: UIDs never copied out of a folder (translated name). */
+  readonly copyIgnore?: (folder: string) => readonly number[];
+  /** OAuth2 (`oauth2_*` options); undefined when none is set. */
+  readonly oauth2?: {
+    readonly accessToken?: () => Promise<string>;
+    readonly refreshToken?: () => Promise<string>;
+    readonly clientId?: () => Promise<string>;
+    readonly clientSecret?: () => Promise<string>;
+    readonly requestUrl?: string;
+  };
 }
 
 /** Any repository. */
@@ -95,12 +154,30 @@ export type RepositoryConfig = MaildirRepositoryConfig | ImapRepositoryConfig;
 /** `[Account <name>]` with its two repositories resolved. */
 export interface AccountConfig {
   readonly name: string;
+  /** Maildir, or IMAP for IMAP-to-IMAP sync. */
   readonly local: RepositoryConfig;
   readonly remote: ImapRepositoryConfig;
   /** `status_backend` (DECISIONS.md #4): "sqlite" (default) or "plain". */
   readonly statusBackend: "sqlite" | "plain";
   /** `max_delete_ratio` (DECISIONS.md #2, default 0.5; 1.0 disables the guard). */
   readonly maxDeleteRatio: number;
+  /** `autorefresh` in minutes (0: run once); `-o` forces 0. */
+  readonly autorefresh: number;
+  /** `quick`: 0 never, -1 always (`-q`), N: N quick syncs between full ones. */
+  readonly quick: number;
+  /** `presynchook` / `postsynchook` shell commands. */
+  readonly preSyncHook?: string;
+  readonly postSyncHook?: string;
+  /** `maxsize` in bytes. */
+  readonly maxSize?: number;
+  /** `maxage`: a cut-off date (midnight UTC of the day), resolved from days or YYYY-MM-DD. */
+  readonly maxAge?: Date;
+  /** `maildir-windows-compatible` (default false): `!` instead of `:` in file names. */
+  readonly maildirWindowsCompatible: boolean;
+  /** `utf8foldernames` (default false). */
+  readonly utf8FolderNames: boolean;
+  /** `filterheaders`: header names removed before upload. */
+  readonly filterHeaders: readonly string[];
 }
 
 /** The whole file, resolved. */

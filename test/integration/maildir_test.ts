@@ -27,6 +27,12 @@ function configFor(
     syncDeletes: true,
     nametrans: (name) => name,
     folderFilter: () => true,
+    folderIncludes: [],
+    dynamicFolderFilter: false,
+    restoreAtime: false,
+    utimeFromHeader: false,
+    filenameUseMailTimestamp: false,
+    customFlags: {},
     ...overrides,
   };
 }
