@@ -14,7 +14,7 @@ import { locateConfig, readConfig } from "./src/config/load.ts";
 import { resolveConfig } from "./src/config/schema.ts";
 import { ConfigError, UserFacingError } from "./src/errors.ts";
 import { openAccount } from "./src/repository/open.ts";
-import { syncAccount } from "./src/sync/account.ts";
+import { runLimited, syncAccount } from "./src/sync/account.ts";
 import {
   createConsoleUi,
   formatError,
@@ -112,33 +112,40 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     const dryRun = cli.dryRun || config.general.dryRun;
     let errors = 0;
     let uidValidityErrors = 0;
-    for (const account of config.accounts.values()) {
-      let opened;
-      try {
-        opened = openAccount(account, config.general, {
+    const singleThread = cli.singleThread;
+    await runLimited(
+      [...config.accounts.values()],
+      singleThread ? 1 : config.general.maxSyncAccounts,
+      async (account) => {
+        let opened;
+        try {
+          opened = openAccount(account, config.general, {
+            dryRun,
+            singleThread,
+            imapLog: debug.has("imap") ? (line) => events.debug("imap", line) : undefined,
+          });
+        } catch (error) {
+          if (!(error instanceof UserFacingError)) throw error;
+          events.error(account.name, error);
+          errors++;
+          return;
+        }
+        const result = await syncAccount({
+          name: account.name,
+          local: opened.local,
+          remote: opened.remote,
+          localConfig: account.local,
+          remoteConfig: account.remote,
+          metadata: opened.metadata,
+          events,
           dryRun,
-          imapLog: debug.has("imap") ? (line) => events.debug("imap", line) : undefined,
+          maxDeleteRatio: account.maxDeleteRatio,
+          folderConcurrency: singleThread ? 1 : account.remote.maxConnections,
         });
-      } catch (error) {
-        if (!(error instanceof UserFacingError)) throw error;
-        events.error(account.name, error);
-        errors++;
-        continue;
-      }
-      const result = await syncAccount({
-        name: account.name,
-        local: opened.local,
-        remote: opened.remote,
-        localConfig: account.local,
-        remoteConfig: account.remote,
-        metadata: opened.metadata,
-        events,
-        dryRun,
-        maxDeleteRatio: account.maxDeleteRatio,
-      });
-      errors += result.errors;
-      uidValidityErrors += result.uidValidityErrors;
-    }
+        errors += result.errors;
+        uidValidityErrors += result.uidValidityErrors;
+      },
+    );
     if (errors > 0) return 1;
     if (uidValidityErrors > 0) {
       err("At least one folder skipped due to UID validity problem");

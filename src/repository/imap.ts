@@ -14,23 +14,10 @@ import {
   ImapConnectionError,
   ImapTlsError,
 } from "../../imap/mod.ts";
-import type { FetchedMessage, MailboxInfo } from "../../imap/mod.ts";
-import { compressUids } from "../../imap/uid_set.ts";
 import type { ImapRepositoryConfig } from "../config/types.ts";
-import { AccountError, FolderError, MessageError } from "../errors.ts";
-import { imapFlagsToLetters, lettersToImapFlags } from "../sync/flags.ts";
-import { crlfToLf } from "./line_endings.ts";
-import type {
-  FlagLetters,
-  Folder,
-  FolderListing,
-  FolderSnapshot,
-  MessageContent,
-  MessageRef,
-  Repository,
-  SnapshotMessage,
-  StoreResult,
-} from "./folder.ts";
+import { AccountError, FolderError } from "../errors.ts";
+import { ImapFolder } from "./imap_folder.ts";
+import type { Folder, FolderListing, Repository } from "./folder.ts";
 
 /** Run-time settings of an IMAP repository that do not come from its section. */
 export interface ImapRuntime {
@@ -40,10 +27,9 @@ export interface ImapRuntime {
   readonly log?: (line: string) => void;
   /** Reads a file (for `sslcacertfile` and `remotepassfile`); injectable for tests. */
   readonly readTextFile?: (path: string) => Promise<string>;
+  /** Overrides `maxconnections` (`-1` makes it 1). */
+  readonly maxConnections?: number;
 }
-
-/** How many UIDs go into one UID STORE command line. */
-const STORE_BATCH = 500;
 
 /** Opens the repository's connection (lazily) and serves its folders. */
 export class ImapRepository implements Repository {
@@ -51,8 +37,7 @@ export class ImapRepository implements Repository {
   readonly writable: boolean;
   #config: ImapRepositoryConfig;
   #runtime: ImapRuntime;
-  #client: ImapClient | undefined;
-  #connecting: Promise<ImapClient> | undefined;
+  #pool: ConnectionPool;
   #sep = ".";
 
   constructor(config: ImapRepositoryConfig, runtime: ImapRuntime) {
@@ -60,6 +45,10 @@ export class ImapRepository implements Repository {
     this.writable = !config.readonly;
     this.#config = config;
     this.#runtime = runtime;
+    this.#pool = new ConnectionPool(
+      () => this.#connect(),
+      runtime.maxConnections ?? config.maxConnections,
+    );
   }
 
   /** The server's hierarchy delimiter (known after {@link ImapRepository.listFolders}). */
@@ -67,17 +56,18 @@ export class ImapRepository implements Repository {
     return this.#sep;
   }
 
-  /** The connected client; connects and logs in on first use. Throws AccountError. */
-  connection(): Promise<ImapClient> {
-    if (this.#client) return Promise.resolve(this.#client);
-    this.#connecting ??= this.#connect().then((client) => {
-      this.#client = client;
-      return client;
-    }, (error) => {
-      this.#connecting = undefined;
+  /** Runs `job` with a pooled, logged-in connection. Throws AccountError when none can be had. */
+  async withConnection<T>(job: (client: ImapClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.acquire();
+    let broken = false;
+    try {
+      return await job(client);
+    } catch (error) {
+      broken = error instanceof ImapConnectionError;
       throw error;
-    });
-    return this.#connecting;
+    } finally {
+      this.#pool.release(client, broken);
+    }
   }
 
   async #connect(): Promise<ImapClient> {
@@ -173,8 +163,10 @@ export class ImapRepository implements Repository {
   }
 
   async listFolders(): Promise<FolderListing[]> {
-    const client = await this.connection();
-    const entries = await client.list(this.#config.reference, "*").catch((error) => {
+    const entries = await this.withConnection((client) =>
+      client.list(this.#config.reference, "*", this.#config.subscribedOnly ? "LSUB" : "LIST")
+    ).catch((error) => {
+      if (error instanceof AccountError) throw error;
       throw new AccountError(`Cannot list folders of "${this.#config.host}": ${errorText(error)}`, {
         cause: error,
       });
@@ -186,8 +178,11 @@ export class ImapRepository implements Repository {
       .map((e) => ({ name: e.name }));
   }
 
-  async createFolder(name: string): Promise<void> {
-    const client = await this.connection();
+  createFolder(name: string): Promise<void> {
+    return this.withConnection((client) => this.#create(client, name));
+  }
+
+  async #create(client: ImapClient, name: string): Promise<void> {
     const parts = name.split(this.#sep);
     // Create missing ancestors too (OfflineIMAP does); ALREADYEXISTS is fine.
     for (let i = 1; i <= parts.length; i++) {
@@ -211,194 +206,86 @@ export class ImapRepository implements Repository {
     }
   }
 
+  /** Opens a folder on a connection of its own, given back to the pool by `close()`. */
   async openFolder(name: string): Promise<Folder> {
-    return new ImapFolder(name, await this.connection(), this.#config);
-  }
-
-  async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    this.#connecting = undefined;
-    await client?.logout();
-  }
-}
-
-class ImapFolder implements Folder {
-  readonly name: string;
-  #client: ImapClient;
-  #config: ImapRepositoryConfig;
-  #info: MailboxInfo | undefined;
-  #flags = new Map<number, FlagLetters>();
-
-  constructor(name: string, client: ImapClient, config: ImapRepositoryConfig) {
-    this.name = name;
-    this.#client = client;
-    this.#config = config;
-  }
-
-  async #select(): Promise<MailboxInfo> {
-    if (this.#info && this.#client.selected === this.name) return this.#info;
-    try {
-      this.#info = await this.#client.select(this.name, { readOnly: this.#config.readonly });
-      return this.#info;
-    } catch (error) {
-      throw this.#folderError("Cannot select", error);
-    }
-  }
-
-  #folderError(what: string, error: unknown): Error {
-    if (error instanceof ImapConnectionError) return error;
-    return new FolderError(
-      `${what} folder "${this.name}" on "${this.#config.host}": ${errorText(error)}`,
-      {
-        cause: error,
-      },
+    const client = await this.#pool.acquire();
+    return new ImapFolder(
+      name,
+      client,
+      this.#config,
+      (broken) => this.#pool.release(client, broken),
     );
   }
 
-  async readSnapshot(): Promise<FolderSnapshot> {
-    this.#info = undefined;
-    const info = await this.#select();
-    const messages = new Map<number, SnapshotMessage>();
-    if (info.exists > 0) {
-      const data = await this.#client.uidFetch("1:*", ["UID", "FLAGS"]).catch((error) => {
-        throw this.#folderError("Cannot list messages of", error);
-      });
-      for (const item of data) {
-        if (item.uid === undefined) continue;
-        const flags = imapFlagsToLetters(item.flags ?? []);
-        messages.set(item.uid, { uid: item.uid, flags });
-        this.#flags.set(item.uid, flags);
-      }
-    }
-    const canKeywords = info.permanentFlags.includes("\\*") ||
-      info.permanentFlags.some((f) => f.toLowerCase() === "$forwarded");
-    return {
-      uidValidity: info.uidValidity,
-      messages,
-      unassigned: [],
-      storableFlags: canKeywords ? "DFPRST" : "DFRST",
-    };
-  }
-
-  async readMessages(
-    refs: readonly MessageRef[],
-    handler: (content: MessageContent) => Promise<void>,
-  ): Promise<MessageRef[]> {
-    const uids = refs.flatMap((r) => r.uid === undefined ? [] : [r.uid]);
-    if (uids.length === 0) return [];
-    await this.#select();
-    const seen = new Set<number>();
-    try {
-      for await (const message of this.#client.uidFetchBodies(compressUids(uids))) {
-        if (message.uid === undefined) {
-          throw new FolderError(
-            `Server "${this.#config.host}" sent a message body before its UID in folder "${this.name}"`,
-          );
-        }
-        seen.add(message.uid);
-        await handler(this.#content(message));
-      }
-    } catch (error) {
-      if (error instanceof MessageError || error instanceof FolderError) throw error;
-      throw this.#folderError("Cannot fetch messages of", error);
-    }
-    return uids.filter((uid) => !seen.has(uid)).map((uid) => ({ uid }));
-  }
-
-  #content(message: FetchedMessage): MessageContent {
-    const uid = message.uid!;
-    let used = false;
-    const take = () => {
-      if (used) throw new Error(`Body of UID ${uid} read twice`);
-      used = true;
-      return message.body;
-    };
-    return {
-      ref: { uid },
-      flags: message.flags ? imapFlagsToLetters(message.flags) : this.#flags.get(uid) ?? "",
-      internalDate: message.internalDate,
-      networkSize: () => Promise.resolve(message.size),
-      openNetwork: take,
-      openLocal: () => take().pipeThrough(crlfToLf()),
-    };
-  }
-
-  async storeMessage(content: MessageContent, _uid: number | undefined): Promise<StoreResult> {
-    const size = await content.networkSize();
-    try {
-      const result = await this.#client.append(this.name, {
-        size,
-        open: () => content.openNetwork(),
-        flags: lettersToImapFlags(content.flags),
-        date: content.internalDate,
-      });
-      this.#info = undefined;
-      if (result && this.#client.selected === this.name) {
-        // APPENDUID of a different UIDVALIDITY would name the wrong message.
-      }
-      return { uid: result?.uid ?? null };
-    } catch (error) {
-      if (error instanceof ImapCommandError) {
-        throw new MessageError(
-          `Cannot upload message to folder "${this.name}" on "${this.#config.host}": ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw this.#folderError("Cannot upload to", error);
-    }
-  }
-
-  assignUid(_ref: MessageRef, _uid: number): Promise<void> {
-    return Promise.resolve();
-  }
-
-  async changeFlags(uids: readonly number[], add: FlagLetters, remove: FlagLetters): Promise<void> {
-    if (uids.length === 0) return;
-    await this.#select();
-    const jobs: Promise<unknown>[] = [];
-    for (let i = 0; i < uids.length; i += STORE_BATCH) {
-      const set = compressUids(uids.slice(i, i + STORE_BATCH));
-      // Pipelined: every STORE is on the wire before the first answer comes back.
-      if (add) jobs.push(this.#client.uidStore(set, "+", lettersToImapFlags(add)));
-      if (remove) jobs.push(this.#client.uidStore(set, "-", lettersToImapFlags(remove)));
-    }
-    await Promise.all(jobs).catch((error) => {
-      throw this.#folderError("Cannot change flags in", error);
-    });
-  }
-
-  async deleteMessages(uids: readonly number[]): Promise<void> {
-    if (uids.length === 0) return;
-    await this.#select();
-    try {
-      const sets: string[] = [];
-      for (let i = 0; i < uids.length; i += STORE_BATCH) {
-        sets.push(compressUids(uids.slice(i, i + STORE_BATCH)));
-      }
-      await Promise.all(sets.map((set) => this.#client.uidStore(set, "+", ["\\Deleted"])));
-      if (!this.#config.expunge) return;
-      if (this.#client.has("UIDPLUS")) {
-        // Only our messages: a plain EXPUNGE would also remove what other clients marked.
-        await Promise.all(sets.map((set) => this.#client.uidExpunge(set)));
-      } else {
-        await this.#client.expunge();
-      }
-    } catch (error) {
-      throw this.#folderError("Cannot delete messages in", error);
-    }
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
+  async close(): Promise<void> {
+    await this.#pool.closeAll();
   }
 }
 
-function errorText(error: unknown): string {
+/**
+ * Up to `max` logged-in connections, created on demand and reused. A connection that died is
+ * dropped instead of being handed out again.
+ */
+class ConnectionPool {
+  #create: () => Promise<ImapClient>;
+  #max: number;
+  #idle: ImapClient[] = [];
+  #count = 0;
+  #waiters: Array<() => void> = [];
+  #failure: Error | undefined;
+
+  constructor(create: () => Promise<ImapClient>, max: number) {
+    this.#create = create;
+    this.#max = Math.max(1, max);
+  }
+
+  async acquire(): Promise<ImapClient> {
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      const idle = this.#idle.pop();
+      if (idle) return idle;
+      if (this.#count < this.#max) {
+        this.#count++;
+        try {
+          return await this.#create();
+        } catch (error) {
+          this.#count--;
+          // Every waiter would fail the same way (wrong password, bad certificate): fail fast.
+          if (error instanceof AccountError) this.#failure = error;
+          this.#wakeOne();
+          throw error;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /** Gives a connection back; a `broken` one (it saw a connection error) is closed instead. */
+  release(client: ImapClient, broken = false): void {
+    if (broken) {
+      client.close();
+      this.#count--;
+    } else this.#idle.push(client);
+    this.#wakeOne();
+  }
+
+  #wakeOne(): void {
+    this.#waiters.shift()?.();
+  }
+
+  async closeAll(): Promise<void> {
+    const idle = this.#idle.splice(0);
+    this.#count -= idle.length;
+    await Promise.all(idle.map((client) => client.logout()));
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function connectError(error: unknown, config: ImapRepositoryConfig, section: string): Error {
+export function connectError(error: unknown, config: ImapRepositoryConfig, section: string): Error {
   const where = `"${config.host}:${config.port}"`;
   if (error instanceof ImapTlsError) {
     let hint = `check sslcacertfile in ${section}`;

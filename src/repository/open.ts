@@ -26,6 +26,8 @@ export interface OpenedAccount {
 /** Options of {@link openAccount}. */
 export interface OpenAccountOptions {
   readonly dryRun: boolean;
+  /** `-1`: one connection per repository. */
+  readonly singleThread?: boolean;
   /** Protocol trace sink for `-d imap` (secrets masked by the client). */
   readonly imapLog?: (line: string) => void;
 }
@@ -57,6 +59,7 @@ export function openAccount(
   const remote = new ImapRepository(account.remote, {
     sockTimeout: general.sockTimeout,
     log: options.imapLog,
+    maxConnections: options.singleThread ? 1 : account.remote.maxConnections,
   });
   const meta = general.metadata;
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);

@@ -24,6 +24,8 @@ export interface AccountSyncContext {
   readonly events: SyncEvents;
   readonly dryRun: boolean;
   readonly maxDeleteRatio: number;
+  /** Folders synced at the same time (the remote `maxconnections`; 1 with `-1`). */
+  readonly folderConcurrency: number;
 }
 
 /** Outcome of one account. */
@@ -33,6 +35,22 @@ export interface AccountResult {
   readonly errors: number;
   /** Folders skipped because their UIDVALIDITY changed. */
   readonly uidValidityErrors: number;
+}
+
+/** Runs `job` over `items` with at most `limit` running at once, in order of start. */
+export async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  job: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await job(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 function translate(
@@ -114,19 +132,22 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     }
 
     pairs.sort((a, b) => a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
-    for (const pair of pairs) {
-      if (!ctx.localConfig.folderFilter(pair.local)) continue;
-      if (!localSet.has(pair.local)) {
-        failedFolders++;
-        errors++;
-        ctx.events.error(
-          ctx.name,
-          new FolderError(`Folder "${pair.local}" does not exist locally and may not be created`, {
-            hint: "set createfolders = yes on the local repository, or create it yourself",
-          }),
-        );
-        continue;
-      }
+    const runnable = pairs.filter((pair) => {
+      if (!ctx.localConfig.folderFilter(pair.local)) return false;
+      if (localSet.has(pair.local)) return true;
+      failedFolders++;
+      errors++;
+      ctx.events.error(
+        ctx.name,
+        new FolderError(`Folder "${pair.local}" does not exist locally and may not be created`, {
+          hint: "set createfolders = yes on the local repository, or create it yourself",
+        }),
+      );
+      return false;
+    });
+    let fatal: unknown;
+    const syncOne = async (pair: { remote: string; local: string }) => {
+      if (fatal !== undefined) return;
       folders++;
       ctx.events.folderStart(ctx.name, pair.local);
       try {
@@ -153,13 +174,19 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         errors += result.messageErrors;
         ctx.events.folderDone(ctx.name, pair.local, result.counts);
       } catch (error) {
-        if (!(error instanceof FolderError)) throw error;
+        if (!(error instanceof FolderError)) {
+          // A broken connection or another account-level failure: start no further folder.
+          fatal ??= error;
+          return;
+        }
         failedFolders++;
         if (error.uidValidity) uidValidityErrors++;
         else errors++;
         ctx.events.error(ctx.name, error);
       }
-    }
+    };
+    await runLimited(runnable, ctx.folderConcurrency, syncOne);
+    if (fatal !== undefined) throw fatal;
     if (folders === 0 && failedFolders === 0) {
       throw new AccountError(`No folder to sync in account "${ctx.name}"`, {
         hint: "check folderfilter and -f",

@@ -1,0 +1,216 @@
+/**
+ * One IMAP mailbox behind the {@link Folder} interface: flags translated between Maildir
+ * letters and IMAP flags, bodies streamed, STOREs pipelined.
+ *
+ * @module
+ */
+
+import { ImapClient, ImapCommandError, ImapConnectionError } from "../../imap/mod.ts";
+import type { FetchedMessage, MailboxInfo } from "../../imap/mod.ts";
+import { compressUids } from "../../imap/uid_set.ts";
+import type { ImapRepositoryConfig } from "../config/types.ts";
+import { FolderError, MessageError } from "../errors.ts";
+import { imapFlagsToLetters, lettersToImapFlags } from "../sync/flags.ts";
+import { crlfToLf } from "./line_endings.ts";
+import type {
+  FlagLetters,
+  Folder,
+  FolderSnapshot,
+  MessageContent,
+  MessageRef,
+  SnapshotMessage,
+  StoreResult,
+} from "./folder.ts";
+
+/** How many UIDs go into one UID STORE command line. */
+const STORE_BATCH = 500;
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A selected mailbox on a connection lent by the repository's pool. */
+export class ImapFolder implements Folder {
+  readonly name: string;
+  #client: ImapClient;
+  #config: ImapRepositoryConfig;
+  #info: MailboxInfo | undefined;
+  #flags = new Map<number, FlagLetters>();
+
+  #release: (broken: boolean) => void;
+  #broken = false;
+
+  constructor(
+    name: string,
+    client: ImapClient,
+    config: ImapRepositoryConfig,
+    release: (broken: boolean) => void,
+  ) {
+    this.name = name;
+    this.#client = client;
+    this.#config = config;
+    this.#release = release;
+  }
+
+  async #select(): Promise<MailboxInfo> {
+    if (this.#info && this.#client.selected === this.name) return this.#info;
+    try {
+      this.#info = await this.#client.select(this.name, { readOnly: this.#config.readonly });
+      return this.#info;
+    } catch (error) {
+      throw this.#folderError("Cannot select", error);
+    }
+  }
+
+  #folderError(what: string, error: unknown): Error {
+    if (error instanceof ImapConnectionError) {
+      this.#broken = true;
+      return error;
+    }
+    return new FolderError(
+      `${what} folder "${this.name}" on "${this.#config.host}": ${errorText(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+
+  async readSnapshot(): Promise<FolderSnapshot> {
+    this.#info = undefined;
+    const info = await this.#select();
+    const messages = new Map<number, SnapshotMessage>();
+    if (info.exists > 0) {
+      const data = await this.#client.uidFetch("1:*", ["UID", "FLAGS"]).catch((error) => {
+        throw this.#folderError("Cannot list messages of", error);
+      });
+      for (const item of data) {
+        if (item.uid === undefined) continue;
+        const flags = imapFlagsToLetters(item.flags ?? []);
+        messages.set(item.uid, { uid: item.uid, flags });
+        this.#flags.set(item.uid, flags);
+      }
+    }
+    const canKeywords = info.permanentFlags.includes("\\*") ||
+      info.permanentFlags.some((f) => f.toLowerCase() === "$forwarded");
+    return {
+      uidValidity: info.uidValidity,
+      messages,
+      unassigned: [],
+      storableFlags: canKeywords ? "DFPRST" : "DFRST",
+    };
+  }
+
+  async readMessages(
+    refs: readonly MessageRef[],
+    handler: (content: MessageContent) => Promise<void>,
+  ): Promise<MessageRef[]> {
+    const uids = refs.flatMap((r) => r.uid === undefined ? [] : [r.uid]);
+    if (uids.length === 0) return [];
+    await this.#select();
+    const seen = new Set<number>();
+    try {
+      for await (const message of this.#client.uidFetchBodies(compressUids(uids))) {
+        if (message.uid === undefined) {
+          throw new FolderError(
+            `Server "${this.#config.host}" sent a message body before its UID in folder "${this.name}"`,
+          );
+        }
+        seen.add(message.uid);
+        await handler(this.#content(message));
+      }
+    } catch (error) {
+      if (error instanceof MessageError || error instanceof FolderError) throw error;
+      throw this.#folderError("Cannot fetch messages of", error);
+    }
+    return uids.filter((uid) => !seen.has(uid)).map((uid) => ({ uid }));
+  }
+
+  #content(message: FetchedMessage): MessageContent {
+    const uid = message.uid!;
+    let used = false;
+    const take = () => {
+      if (used) throw new Error(`Body of UID ${uid} read twice`);
+      used = true;
+      return message.body;
+    };
+    return {
+      ref: { uid },
+      flags: message.flags ? imapFlagsToLetters(message.flags) : this.#flags.get(uid) ?? "",
+      internalDate: message.internalDate,
+      networkSize: () => Promise.resolve(message.size),
+      openNetwork: take,
+      openLocal: () => take().pipeThrough(crlfToLf()),
+    };
+  }
+
+  async storeMessage(content: MessageContent, _uid: number | undefined): Promise<StoreResult> {
+    const size = await content.networkSize();
+    try {
+      const result = await this.#client.append(this.name, {
+        size,
+        open: () => content.openNetwork(),
+        flags: lettersToImapFlags(content.flags),
+        date: content.internalDate,
+      });
+      this.#info = undefined;
+      if (result && this.#client.selected === this.name) {
+        // APPENDUID of a different UIDVALIDITY would name the wrong message.
+      }
+      return { uid: result?.uid ?? null };
+    } catch (error) {
+      if (error instanceof ImapCommandError) {
+        throw new MessageError(
+          `Cannot upload message to folder "${this.name}" on "${this.#config.host}": ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw this.#folderError("Cannot upload to", error);
+    }
+  }
+
+  assignUid(_ref: MessageRef, _uid: number): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async changeFlags(uids: readonly number[], add: FlagLetters, remove: FlagLetters): Promise<void> {
+    if (uids.length === 0) return;
+    await this.#select();
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < uids.length; i += STORE_BATCH) {
+      const set = compressUids(uids.slice(i, i + STORE_BATCH));
+      // Pipelined: every STORE is on the wire before the first answer comes back.
+      if (add) jobs.push(this.#client.uidStore(set, "+", lettersToImapFlags(add)));
+      if (remove) jobs.push(this.#client.uidStore(set, "-", lettersToImapFlags(remove)));
+    }
+    await Promise.all(jobs).catch((error) => {
+      throw this.#folderError("Cannot change flags in", error);
+    });
+  }
+
+  async deleteMessages(uids: readonly number[]): Promise<void> {
+    if (uids.length === 0) return;
+    await this.#select();
+    try {
+      const sets: string[] = [];
+      for (let i = 0; i < uids.length; i += STORE_BATCH) {
+        sets.push(compressUids(uids.slice(i, i + STORE_BATCH)));
+      }
+      await Promise.all(sets.map((set) => this.#client.uidStore(set, "+", ["\\Deleted"])));
+      if (!this.#config.expunge) return;
+      if (this.#client.has("UIDPLUS")) {
+        // Only our messages: a plain EXPUNGE would also remove what other clients marked.
+        await Promise.all(sets.map((set) => this.#client.uidExpunge(set)));
+      } else {
+        await this.#client.expunge();
+      }
+    } catch (error) {
+      throw this.#folderError("Cannot delete messages in", error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#release(this.#broken);
+    this.#release = () => {};
+    return Promise.resolve();
+  }
+}
