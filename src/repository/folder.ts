@@ -109,8 +109,22 @@ export interface Folder {
   /** Deletes the given messages (IMAP: \Deleted, then EXPUNGE when configured). */
   deleteMessages(uids: readonly number[]): Promise<void>;
 
+  /**
+   * Optional fast path: size (network form) and Message-ID of the given messages, without their
+   * bodies. The engine falls back to {@link Folder.readMessages} when absent.
+   */
+  describeMessages?(uids: readonly number[]): Promise<Map<number, MessageDescription>>;
+
   /** Releases what the folder holds (not the connection, which belongs to the repository). */
   close(): Promise<void>;
+}
+
+/** What identifies a message's content cheaply: its network size and Message-ID. */
+export interface MessageDescription {
+  /** Size with CRLF line endings (IMAP RFC822.SIZE). */
+  readonly size: number;
+  /** The Message-ID header value, trimmed, when present. */
+  readonly messageId?: string;
 }
 
 /** A folder as listed by a repository. */

@@ -29,6 +29,8 @@ export interface ImapRuntime {
   readonly readTextFile?: (path: string) => Promise<string>;
   /** Overrides `maxconnections` (`-1` makes it 1). */
   readonly maxConnections?: number;
+  /** `--dry-run`: nothing is created; a folder "created" then reads as empty. */
+  readonly dryRun?: boolean;
 }
 
 /** Opens the repository's connection (lazily) and serves its folders. */
@@ -38,6 +40,7 @@ export class ImapRepository implements Repository {
   #config: ImapRepositoryConfig;
   #runtime: ImapRuntime;
   #pool: ConnectionPool;
+  #dryRunFolders = new Set<string>();
   #sep = ".";
 
   constructor(config: ImapRepositoryConfig, runtime: ImapRuntime) {
@@ -179,6 +182,10 @@ export class ImapRepository implements Repository {
   }
 
   createFolder(name: string): Promise<void> {
+    if (this.#runtime.dryRun) {
+      this.#dryRunFolders.add(name);
+      return Promise.resolve();
+    }
     return this.withConnection((client) => this.#create(client, name));
   }
 
@@ -208,6 +215,7 @@ export class ImapRepository implements Repository {
 
   /** Opens a folder on a connection of its own, given back to the pool by `close()`. */
   async openFolder(name: string): Promise<Folder> {
+    if (this.#dryRunFolders.has(name)) return emptyFolder(name);
     const client = await this.#pool.acquire();
     return new ImapFolder(
       name,
@@ -220,6 +228,21 @@ export class ImapRepository implements Repository {
   async close(): Promise<void> {
     await this.#pool.closeAll();
   }
+}
+
+/** A folder that does not exist yet (dry run): empty, and never written. */
+function emptyFolder(name: string): Folder {
+  const refuse = () => Promise.reject(new Error(`Dry run: folder "${name}" does not exist`));
+  return {
+    name,
+    readSnapshot: () => Promise.resolve({ uidValidity: 0, messages: new Map(), unassigned: [] }),
+    readMessages: () => Promise.resolve([]),
+    storeMessage: refuse,
+    assignUid: refuse,
+    changeFlags: refuse,
+    deleteMessages: refuse,
+    close: () => Promise.resolve(),
+  };
 }
 
 /**

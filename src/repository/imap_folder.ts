@@ -12,11 +12,13 @@ import type { ImapRepositoryConfig } from "../config/types.ts";
 import { FolderError, MessageError } from "../errors.ts";
 import { imapFlagsToLetters, lettersToImapFlags } from "../sync/flags.ts";
 import { crlfToLf } from "./line_endings.ts";
+import { findMessageId, insertHeaderField } from "./headers.ts";
 import type {
   FlagLetters,
   Folder,
   FolderSnapshot,
   MessageContent,
+  MessageDescription,
   MessageRef,
   SnapshotMessage,
   StoreResult,
@@ -143,20 +145,45 @@ export class ImapFolder implements Folder {
     };
   }
 
+  /**
+   * APPENDs the message. With UIDPLUS the UID comes from APPENDUID. Without it, the message
+   * carries an `X-OfflineIMAP: <n>-<random>` header field (OfflineIMAP's way) and is found
+   * again with `UID SEARCH HEADER`; the field is the only byte the server copy differs by.
+   */
   async storeMessage(content: MessageContent, _uid: number | undefined): Promise<StoreResult> {
+    const info = await this.#select();
     const size = await content.networkSize();
+    const flags = lettersToImapFlags(content.flags).filter((flag) =>
+      !flag.startsWith("$") || info.permanentFlags.includes("\\*") ||
+      info.permanentFlags.some((f) => f.toLowerCase() === flag.toLowerCase())
+    );
+    const uidPlus = this.#client.has("UIDPLUS");
+    const marker = uidPlus
+      ? undefined
+      : `${Date.now() % 4294967296}-${Math.floor(Math.random() * 10_000_000_000)}`;
+    const field = marker === undefined ? undefined : `X-OfflineIMAP: ${marker}`;
     try {
       const result = await this.#client.append(this.name, {
-        size,
-        open: () => content.openNetwork(),
-        flags: lettersToImapFlags(content.flags),
+        size: field === undefined ? size : size + field.length + 2,
+        open: () =>
+          field === undefined
+            ? content.openNetwork()
+            : content.openNetwork().pipeThrough(insertHeaderField(field)),
+        flags,
         date: content.internalDate,
       });
       this.#info = undefined;
-      if (result && this.#client.selected === this.name) {
-        // APPENDUID of a different UIDVALIDITY would name the wrong message.
+      if (uidPlus) {
+        // An APPENDUID of another UIDVALIDITY would name a message of a different epoch.
+        return { uid: result && result.uidValidity === info.uidValidity ? result.uid : null };
       }
-      return { uid: result?.uid ?? null };
+      await this.#select();
+      const found = await this.#client.uidSearch([
+        { atom: "HEADER" },
+        { string: "X-OfflineIMAP" },
+        { string: marker! },
+      ]);
+      return { uid: found.length === 1 ? found[0]! : null };
     } catch (error) {
       if (error instanceof ImapCommandError) {
         throw new MessageError(
@@ -206,6 +233,29 @@ export class ImapFolder implements Folder {
     } catch (error) {
       throw this.#folderError("Cannot delete messages in", error);
     }
+  }
+
+  async describeMessages(uids: readonly number[]): Promise<Map<number, MessageDescription>> {
+    const out = new Map<number, MessageDescription>();
+    if (uids.length === 0) return out;
+    await this.#select();
+    const data = await this.#client.uidFetch(compressUids(uids), [
+      "UID",
+      "RFC822.SIZE",
+      "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID X-OFFLINEIMAP)]",
+    ]).catch((error) => {
+      throw this.#folderError("Cannot read message headers of", error);
+    });
+    for (const item of data) {
+      if (item.uid === undefined || item.size === undefined) continue;
+      const section = [...item.sections.values()][0];
+      const header = section instanceof Uint8Array ? new TextDecoder().decode(section) : "";
+      // Our own upload marker is the one difference from the local file: size without it.
+      const marker = /^X-OfflineIMAP:[^\r\n]*\r\n/im.exec(header)?.[0];
+      const size = item.size - (marker ? new TextEncoder().encode(marker).length : 0);
+      out.set(item.uid, { size, messageId: findMessageId(header) });
+    }
+    return out;
   }
 
   close(): Promise<void> {

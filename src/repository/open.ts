@@ -60,6 +60,7 @@ export function openAccount(
     sockTimeout: general.sockTimeout,
     log: options.imapLog,
     maxConnections: options.singleThread ? 1 : account.remote.maxConnections,
+    dryRun: options.dryRun,
   });
   const meta = general.metadata;
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
@@ -76,6 +77,7 @@ export function openAccount(
     },
     async resetStatus(localName) {
       if (options.dryRun) return;
+      // (A dry run keeps the old status file; the folder then reads as empty anyway.)
       for (const suffix of ["", "-wal", "-shm", "-journal"]) {
         await Deno.remove(statusPath(localName) + suffix).catch((error) => {
           if (!(error instanceof Deno.errors.NotFound)) throw error;

@@ -98,10 +98,9 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
       if (localSet.has(localName)) continue;
       if (!ctx.local.writable || !ctx.localConfig.createFolders) continue;
       ctx.events.folderCreated(ctx.name, "local", localName, ctx.dryRun);
-      if (!ctx.dryRun) {
-        await ctx.local.createFolder(localName);
-        await ctx.metadata.resetStatus(localName);
-      }
+      // In a dry run the repository only remembers the folder, which then reads as empty.
+      await ctx.local.createFolder(localName);
+      await ctx.metadata.resetStatus(localName);
       localSet.add(localName);
     }
 
@@ -123,10 +122,8 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         );
       }
       ctx.events.folderCreated(ctx.name, "remote", remoteName, ctx.dryRun);
-      if (!ctx.dryRun) {
-        await ctx.remote.createFolder(remoteName);
-        await ctx.metadata.resetStatus(localName);
-      }
+      await ctx.remote.createFolder(remoteName);
+      await ctx.metadata.resetStatus(localName);
       remoteSet.add(remoteName);
       pairs.push({ remote: remoteName, local: localName, sortKey: localName.toLowerCase() });
     }

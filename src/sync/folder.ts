@@ -11,6 +11,7 @@ import type { SyncCounts, SyncEvents } from "../ui/events.ts";
 import { emptyCounts } from "../ui/events.ts";
 import { executePlan } from "./execute.ts";
 import { planFolder } from "./plan.ts";
+import { reconcileUploads } from "./reconcile.ts";
 import type { PlanOptions } from "./types.ts";
 
 /** Access to the per-folder metadata of one account (status store and saved UIDVALIDITY). */
@@ -58,7 +59,7 @@ export async function syncFolder(
     const localFolder = await ctx.local.openFolder(localName);
     const remoteFolder = await ctx.remote.openFolder(remoteName);
     try {
-      const [records, local, remote, saved] = await Promise.all([
+      const [records, localRead, remote, saved] = await Promise.all([
         status.read(),
         localFolder.readSnapshot(),
         remoteFolder.readSnapshot(),
@@ -66,8 +67,13 @@ export async function syncFolder(
       ]);
       // OfflineIMAP: with an empty local folder and an empty status the saved values are
       // replaced, so a re-created empty server folder is accepted silently.
-      const fresh = records.size === 0 && local.messages.size === 0 &&
-        local.unassigned.length === 0;
+      const fresh = records.size === 0 && localRead.messages.size === 0 &&
+        localRead.unassigned.length === 0;
+      const validityChanged = !fresh && saved !== undefined && saved !== remote.uidValidity;
+      // Never pair messages across a UIDVALIDITY change: the planner refuses the folder.
+      const { local } = validityChanged || !ctx.local.writable
+        ? { local: localRead }
+        : await reconcileUploads(localFolder, remoteFolder, localRead, remote, records, ctx.dryRun);
       const plan = planFolder({
         folder: localName,
         remote,
