@@ -5,7 +5,8 @@
  * @module
  */
 
-import { ImapClient, ImapCommandError, ImapConnectionError } from "../../imap/mod.ts";
+import { ImapCommandError, ImapConnectionError } from "../../imap/mod.ts";
+import type { ImapClient } from "../../imap/mod.ts";
 import type { FetchedMessage, MailboxInfo } from "../../imap/mod.ts";
 import { compressUids } from "../../imap/uid_set.ts";
 import type { ImapRepositoryConfig } from "../config/types.ts";
