@@ -36,7 +36,6 @@ function refuseUnsupported(cli: CliOptions): void {
     [cli.mbnamesPrune, "--mbnames-prune"],
     [cli.logFile !== undefined, "-l"],
     [cli.syslog, "-s"],
-    [cli.quick, "-q"],
   ];
   for (const [given, flag] of unsupported) {
     if (given) {

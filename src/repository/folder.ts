@@ -38,6 +38,29 @@ export interface FolderSnapshot {
   readonly unassigned: readonly UnassignedMessage[];
   /** Flag letters this folder can store; undefined means every letter (Maildir). */
   readonly storableFlags?: FlagLetters;
+  /**
+   * UIDs the folder holds outside the requested {@link SnapshotWindow} (too old, too big):
+   * invisible to the sync, so never copied, changed, deleted or forgotten.
+   */
+  readonly hidden?: ReadonlySet<number>;
+}
+
+/** Which messages a snapshot should show (`maxage`, `maxsize`). */
+export interface SnapshotWindow {
+  /** Only messages whose INTERNALDATE is on or after this day (IMAP `SINCE`). */
+  readonly since?: Date;
+  /** Only messages strictly smaller than this many bytes (IMAP `SMALLER`). */
+  readonly maxSize?: number;
+}
+
+/** What a folder can say cheaply about itself (IMAP: the SELECT response). */
+export interface FolderSummary {
+  readonly uidValidity: number;
+  /** Number of messages. */
+  readonly exists: number;
+  readonly uidNext?: number;
+  /** CONDSTORE's HIGHESTMODSEQ, when the server has it. */
+  readonly highestModseq?: bigint;
 }
 
 /** Names one message of a folder: by UID, or by key for an unassigned local message. */
@@ -76,9 +99,13 @@ export interface Folder {
 
   /**
    * Reads the folder's current state. Throws a `FolderError` when the folder cannot be read;
-   * never reports an unreadable folder as empty.
+   * never reports an unreadable folder as empty. Stores that cannot apply a `window` ignore it
+   * (Maildir applies `maxsize` through its own option).
    */
-  readSnapshot(): Promise<FolderSnapshot>;
+  readSnapshot(window?: SnapshotWindow): Promise<FolderSnapshot>;
+
+  /** Optional: a cheap summary for quick syncs (IMAP: SELECT only). */
+  readSummary?(): Promise<FolderSummary>;
 
   /**
    * Streams the given messages to `handler`, one at a time, in an order the store chooses.

@@ -18,12 +18,21 @@ import type {
   FlagLetters,
   Folder,
   FolderSnapshot,
+  FolderSummary,
   MessageContent,
   MessageDescription,
   MessageRef,
   SnapshotMessage,
+  SnapshotWindow,
   StoreResult,
 } from "./folder.ts";
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** An IMAP date (`1-Feb-2024`) of the UTC day of `date`. */
+function imapDate(date: Date): string {
+  return `${date.getUTCDate()}-${MONTHS[date.getUTCMonth()]}-${date.getUTCFullYear()}`;
+}
 
 /** How many UIDs go into one UID STORE command line. */
 const STORE_BATCH = 500;
@@ -58,7 +67,10 @@ export class ImapFolder implements Folder {
   async #select(): Promise<MailboxInfo> {
     if (this.#info && this.#client.selected === this.name) return this.#info;
     try {
-      this.#info = await this.#client.select(this.name, { readOnly: this.#config.readonly });
+      this.#info = await this.#client.select(this.name, {
+        readOnly: this.#config.readonly,
+        condstore: true,
+      });
       return this.#info;
     } catch (error) {
       throw this.#folderError("Cannot select", error);
@@ -78,18 +90,45 @@ export class ImapFolder implements Folder {
     );
   }
 
-  async readSnapshot(): Promise<FolderSnapshot> {
+  async readSummary(): Promise<FolderSummary> {
     this.#info = undefined;
     const info = await this.#select();
+    return {
+      uidValidity: info.uidValidity,
+      exists: info.exists,
+      uidNext: info.uidNext,
+      highestModseq: info.highestModseq,
+    };
+  }
+
+  async readSnapshot(window: SnapshotWindow = {}): Promise<FolderSnapshot> {
+    const info = this.#info && this.#client.selected === this.name
+      ? this.#info
+      : await this.#selectFresh();
     const messages = new Map<number, SnapshotMessage>();
+    const hidden = new Set<number>();
     if (info.exists > 0) {
-      const data = await this.#client.uidFetch("1:*", ["UID", "FLAGS"]).catch((error) => {
-        throw this.#folderError("Cannot list messages of", error);
-      });
+      const items = ["UID", "FLAGS"];
+      if (window.maxSize !== undefined) items.push("RFC822.SIZE");
+      // Pipelined: the SEARCH for the maxage window travels with the FETCH.
+      const since = window.since === undefined ? undefined : this.#client.uidSearch([
+        { atom: "SINCE" },
+        { atom: imapDate(window.since) },
+      ]);
+      const [data, recent] = await Promise.all([this.#client.uidFetch("1:*", items), since])
+        .catch((error) => {
+          throw this.#folderError("Cannot list messages of", error);
+        });
+      const inWindow = recent === undefined ? undefined : new Set(recent);
       for (const item of data) {
         if (item.uid === undefined) continue;
+        const tooBig = window.maxSize !== undefined && (item.size ?? 0) >= window.maxSize;
+        if (tooBig || (inWindow !== undefined && !inWindow.has(item.uid))) {
+          hidden.add(item.uid);
+          continue;
+        }
         const flags = imapFlagsToLetters(item.flags ?? []);
-        messages.set(item.uid, { uid: item.uid, flags });
+        messages.set(item.uid, { uid: item.uid, flags, size: item.size });
         this.#flags.set(item.uid, flags);
       }
     }
@@ -100,7 +139,13 @@ export class ImapFolder implements Folder {
       messages,
       unassigned: [],
       storableFlags: canKeywords ? "DFPRST" : "DFRST",
+      hidden,
     };
+  }
+
+  async #selectFresh(): Promise<MailboxInfo> {
+    this.#info = undefined;
+    return await this.#select();
   }
 
   async readMessages(

@@ -8,7 +8,12 @@
 
 import type { AccountConfig, GeneralConfig } from "../config/types.ts";
 import { AccountError } from "../errors.ts";
-import { folderValidityPath, statusSqlitePath } from "../status/paths.ts";
+import {
+  folderFileName,
+  folderValidityPath,
+  repositoryDir,
+  statusSqlitePath,
+} from "../status/paths.ts";
 import { openSqliteStatus } from "../status/sqlite.ts";
 import { readFolderValidity, writeFolderValidity } from "../status/validity.ts";
 import type { FolderMetadata } from "../sync/folder.ts";
@@ -55,6 +60,8 @@ export function openAccount(
   const local = new MaildirRepository(account.local, {
     fsync: general.fsync,
     dryRun: options.dryRun,
+    maxSize: account.maxSize,
+    infoSep: account.maildirWindowsCompatible ? "!" : ":",
   });
   const remote = new ImapRepository(account.remote, {
     sockTimeout: general.sockTimeout,
@@ -66,6 +73,10 @@ export function openAccount(
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
   const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);
   const localValidity = (name: string) => folderValidityPath(meta, account.local.name, name);
+  // Our own addition to OfflineIMAP's layout (it ignores unknown directories): the server's
+  // summary after the last sync, for quick syncs (DECISIONS.md #8).
+  const quickPath = (name: string) =>
+    `${repositoryDir(meta, account.remote.name)}/QuickSync/${folderFileName(name)}`;
   const metadata: FolderMetadata = {
     openStatus: (localName) =>
       openSqliteStatus(statusPath(localName), { fsync: general.fsync, create: !options.dryRun }),
@@ -83,6 +94,30 @@ export function openAccount(
           if (!(error instanceof Deno.errors.NotFound)) throw error;
         });
       }
+    },
+    async readQuickState(remoteName) {
+      try {
+        const state = JSON.parse(await Deno.readTextFile(quickPath(remoteName)));
+        return typeof state?.uidValidity === "number" && typeof state?.exists === "number"
+          ? state
+          : undefined;
+      } catch {
+        // Missing or unreadable: the folder simply gets a full sync.
+        return undefined;
+      }
+    },
+    async writeQuickState(remoteName, state) {
+      if (options.dryRun) return;
+      const path = quickPath(remoteName);
+      if (state === undefined) {
+        await Deno.remove(path).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+        return;
+      }
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+      await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
+      await Deno.rename(`${path}.tmp`, path);
     },
     recoveryPaths: (remoteName, localName) => [
       statusPath(localName),

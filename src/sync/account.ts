@@ -7,7 +7,7 @@
 
 import { AccountError, FolderError, UserFacingError } from "../errors.ts";
 import type { RepositoryCommon } from "../config/types.ts";
-import type { Repository } from "../repository/folder.ts";
+import type { Repository, SnapshotWindow } from "../repository/folder.ts";
 import type { AccountSummary, SyncEvents } from "../ui/events.ts";
 import { addCounts, emptyCounts } from "../ui/events.ts";
 import { syncFolder } from "./folder.ts";
@@ -26,6 +26,10 @@ export interface AccountSyncContext {
   readonly maxDeleteRatio: number;
   /** Folders synced at the same time (the remote `maxconnections`; 1 with `-1`). */
   readonly folderConcurrency: number;
+  /** This cycle is a quick sync (`-q`, `quick`). */
+  readonly quick?: boolean;
+  /** `maxage` cut-off and `maxsize`. */
+  readonly window?: SnapshotWindow;
 }
 
 /** Outcome of one account. */
@@ -169,7 +173,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         );
         addCounts(counts, result.counts);
         errors += result.messageErrors;
-        ctx.events.folderDone(ctx.name, pair.local, result.counts);
+        ctx.events.folderDone(ctx.name, pair.local, result.counts, result.skipped);
       } catch (error) {
         if (!(error instanceof FolderError)) {
           // A broken connection or another account-level failure: start no further folder.

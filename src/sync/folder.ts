@@ -5,7 +5,12 @@
  */
 
 import { FolderError } from "../errors.ts";
-import type { Repository } from "../repository/folder.ts";
+import type {
+  FolderSnapshot,
+  FolderSummary,
+  Repository,
+  SnapshotWindow,
+} from "../repository/folder.ts";
 import type { StatusStore } from "../status/store.ts";
 import type { SyncCounts, SyncEvents } from "../ui/events.ts";
 import { emptyCounts } from "../ui/events.ts";
@@ -29,8 +34,21 @@ export interface FolderMetadata {
   ): Promise<void>;
   /** Forgets a folder's status (its folder was just created on one side). */
   resetStatus(localName: string): Promise<void>;
+  /** What the remote folder looked like after the last sync that left it unchanged. */
+  readQuickState(remoteName: string): Promise<QuickState | undefined>;
+  /** Saves (or with undefined, forgets) the quick-sync state of a remote folder. */
+  writeQuickState(remoteName: string, state: QuickState | undefined): Promise<void>;
   /** Paths a user removes to recover from a UIDVALIDITY change, for the message. */
   recoveryPaths(remoteName: string, localName: string): string[];
+}
+
+/** The remote folder's summary after a sync, compared by the next quick sync. */
+export interface QuickState {
+  readonly uidValidity: number;
+  readonly exists: number;
+  readonly uidNext?: number;
+  /** Decimal string (HIGHESTMODSEQ may exceed 2^53). */
+  readonly highestModseq?: string;
 }
 
 /** Everything one folder sync needs. */
@@ -42,6 +60,63 @@ export interface FolderSyncContext {
   readonly events: SyncEvents;
   readonly dryRun: boolean;
   readonly options: Omit<PlanOptions, "remoteStorableFlags">;
+  /** Quick sync: skip the folder when neither side changed (sync-algorithm.md §6). */
+  readonly quick?: boolean;
+  /** `maxage` cut-off and `maxsize`: messages outside are invisible to the sync. */
+  readonly window?: SnapshotWindow;
+}
+
+/** Result of one folder sync. */
+export interface FolderResult {
+  readonly counts: SyncCounts;
+  readonly messageErrors: number;
+  /** True when a quick sync found nothing changed and skipped the folder. */
+  readonly skipped: boolean;
+}
+
+/** Whether the local side still matches the status exactly (quick sync's local test). */
+function localUnchanged(local: FolderSnapshot, status: ReadonlyMap<number, string>): boolean {
+  if (local.unassigned.length > 0 || local.messages.size !== status.size) return false;
+  for (const [uid, message] of local.messages) {
+    if (status.get(uid) !== message.flags) return false;
+  }
+  return true;
+}
+
+/** Whether the remote summary equals the saved one (EXISTS, UIDNEXT, HIGHESTMODSEQ). */
+function remoteUnchanged(
+  summary: FolderSummary,
+  saved: QuickState | undefined,
+  statusSize: number,
+): boolean {
+  if (saved === undefined || summary.exists === 0) return false;
+  return summary.uidValidity === saved.uidValidity && summary.exists === saved.exists &&
+    summary.exists === statusSize && summary.uidNext === saved.uidNext &&
+    summary.highestModseq?.toString() === saved.highestModseq;
+}
+
+/** Leading Unix time of a Maildir unique name (`1700000000.M1P2.host` → 1700000000). */
+function nameTime(key: string): number | undefined {
+  const m = /^(\d+)/.exec(key);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+/** Removes what lies outside the window: remote-hidden UIDs everywhere, old local new mail. */
+function applyWindow(
+  local: FolderSnapshot,
+  remote: FolderSnapshot,
+  status: ReadonlyMap<number, string>,
+  window: SnapshotWindow | undefined,
+): { local: FolderSnapshot; status: ReadonlyMap<number, string> } {
+  const hidden = remote.hidden ?? new Set<number>();
+  if (hidden.size === 0 && window?.since === undefined) return { local, status };
+  const messages = new Map([...local.messages].filter(([uid]) => !hidden.has(uid)));
+  const since = window?.since?.getTime();
+  const unassigned = since === undefined
+    ? local.unassigned
+    : local.unassigned.filter((m) => (nameTime(m.key) ?? Infinity) >= since);
+  const visibleStatus = new Map([...status].filter(([uid]) => !hidden.has(uid)));
+  return { local: { ...local, messages, unassigned }, status: visibleStatus };
 }
 
 /**
@@ -53,18 +128,30 @@ export async function syncFolder(
   ctx: FolderSyncContext,
   remoteName: string,
   localName: string,
-): Promise<{ counts: SyncCounts; messageErrors: number }> {
+): Promise<FolderResult> {
   const status = await ctx.metadata.openStatus(localName);
   try {
     const localFolder = await ctx.local.openFolder(localName);
     const remoteFolder = await ctx.remote.openFolder(remoteName);
     try {
-      const [records, localRead, remote, saved] = await Promise.all([
+      const [records, localAll, saved, quickState] = await Promise.all([
         status.read(),
         localFolder.readSnapshot(),
-        remoteFolder.readSnapshot(),
         ctx.metadata.readRemoteValidity(remoteName),
+        ctx.metadata.readQuickState(remoteName),
       ]);
+      // Before anything else: a quick sync ends here when neither side changed. A folder whose
+      // last sync changed the server has no saved state, so it is always synced in full.
+      const summary = remoteFolder.readSummary ? await remoteFolder.readSummary() : undefined;
+      if (
+        ctx.quick && summary !== undefined && ctx.window?.since === undefined &&
+        localUnchanged(localAll, records) && remoteUnchanged(summary, quickState, records.size)
+      ) {
+        return { counts: emptyCounts(), messageErrors: 0, skipped: true };
+      }
+      const remote = await remoteFolder.readSnapshot(ctx.window);
+      const windowed = applyWindow(localAll, remote, records, ctx.window);
+      const localRead = windowed.local;
       // OfflineIMAP: with an empty local folder and an empty status the saved values are
       // replaced, so a re-created empty server folder is accepted silently.
       const fresh = records.size === 0 && localRead.messages.size === 0 &&
@@ -73,12 +160,19 @@ export async function syncFolder(
       // Never pair messages across a UIDVALIDITY change: the planner refuses the folder.
       const { local } = validityChanged || !ctx.local.writable
         ? { local: localRead }
-        : await reconcileUploads(localFolder, remoteFolder, localRead, remote, records, ctx.dryRun);
+        : await reconcileUploads(
+          localFolder,
+          remoteFolder,
+          localRead,
+          remote,
+          windowed.status,
+          ctx.dryRun,
+        );
       const plan = planFolder({
         folder: localName,
         remote,
         local,
-        status: records,
+        status: windowed.status,
         savedRemoteUidValidity: fresh ? undefined : saved,
         options: { ...ctx.options, remoteStorableFlags: remote.storableFlags ?? "DFPRST" },
       });
@@ -95,8 +189,10 @@ export async function syncFolder(
       }
       if (ctx.dryRun) {
         ctx.events.plan(ctx.account, localName, plan);
-        return { counts: emptyCounts(), messageErrors: 0 };
+        return { counts: emptyCounts(), messageErrors: 0, skipped: false };
       }
+      // Whatever happens next, the saved summary is stale until this sync completes.
+      await ctx.metadata.writeQuickState(remoteName, undefined);
       const result = await executePlan(plan, {
         local: localFolder,
         remote: remoteFolder,
@@ -111,7 +207,19 @@ export async function syncFolder(
           local.uidValidity,
         );
       }
-      return result;
+      // The summary read before the sync still describes the server only if we changed nothing
+      // there; otherwise the next quick sync of this folder is a full one.
+      const remoteChanged = result.counts.uploaded > 0 || result.counts.deletedRemote > 0 ||
+        plan.actions.some((a) => a.kind === "changeFlags" && a.side === "remote");
+      if (summary !== undefined && !remoteChanged && result.messageErrors === 0) {
+        await ctx.metadata.writeQuickState(remoteName, {
+          uidValidity: summary.uidValidity,
+          exists: summary.exists,
+          uidNext: summary.uidNext,
+          highestModseq: summary.highestModseq?.toString(),
+        });
+      }
+      return { ...result, skipped: false };
     } finally {
       await localFolder.close();
       await remoteFolder.close();

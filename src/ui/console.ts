@@ -120,8 +120,12 @@ export function createConsoleUi(
         }, ${s.errors} errors, ${s.seconds.toFixed(1)} s`,
       ),
     folderStart: () => {},
-    folderDone: (account, folder, counts) =>
-      info(`Folder ${folder} [${account}]: ${describeCounts(counts)}`),
+    folderDone: (account, folder, counts, skipped) =>
+      info(
+        skipped
+          ? `Skipping ${folder} [${account}] (not changed)`
+          : `Folder ${folder} [${account}]: ${describeCounts(counts)}`,
+      ),
     folderCreated: (account, side, folder, dryRun) =>
       info(`${dryRun ? "[DRYRUN] " : ""}Creating folder ${folder} [${account}, ${side}]`),
     plan: (account, folder, plan) => {

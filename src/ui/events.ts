@@ -52,8 +52,8 @@ export interface SyncEvents {
   accountDone(summary: AccountSummary): void;
   /** A folder is about to be synced. */
   folderStart(account: string, folder: string): void;
-  /** A folder finished; `counts` says what changed. */
-  folderDone(account: string, folder: string, counts: SyncCounts): void;
+  /** A folder finished; `counts` says what changed; `skipped`: a quick sync saw no change. */
+  folderDone(account: string, folder: string, counts: SyncCounts, skipped?: boolean): void;
   /** A folder was created on one side. */
   folderCreated(account: string, side: "local" | "remote", folder: string, dryRun: boolean): void;
   /** With `--dry-run`: the plan that would have been executed. */

@@ -1,0 +1,110 @@
+/**
+ * Quick sync (`-q`) and the message window (`maxage`, `maxsize`) against Dovecot.
+ */
+
+import assert from "node:assert/strict";
+import { dovecot } from "../_helpers/dovecot.ts";
+import { runCli } from "../_helpers/cli.ts";
+import { flagsOf, makeAccount, message, readFolder, uidOf } from "../_helpers/account.ts";
+
+Deno.test("a quick sync skips an unchanged folder without listing its messages", async () => {
+  const server = await dovecot();
+  const user = server.newUser("quickskip");
+  await server.seed(user, "INBOX", message("qs-1"));
+  await server.seed(user, "Other", message("qs-2"));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    const quick = await runCli(["-c", account.config, "-q", "-d", "imap"]);
+    assert.equal(quick.code, 0, quick.stderr);
+    assert.match(quick.stdout, /Skipping INBOX \[Test\] \(not changed\)/);
+    assert.doesNotMatch(quick.stderr, /UID FETCH 1:\*/, "no flag listing");
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("a quick sync picks up a new server message and a local flag change", async () => {
+  const server = await dovecot();
+  const user = server.newUser("quicknew");
+  await server.seed(user, "INBOX", message("qn-1"));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    await server.seed(user, "INBOX", message("qn-2"));
+    const file = (await readFolder(`${account.mail}/INBOX`))[0]!;
+    await Deno.rename(file.path, file.path.replace(/:2,$/, ":2,F"));
+    const quick = await runCli(["-c", account.config, "-q"]);
+    assert.equal(quick.code, 0, quick.stderr);
+    assert.equal((await readFolder(`${account.mail}/INBOX`)).length, 2, "new message downloaded");
+    const onServer = await server.listMessages(user, "INBOX");
+    assert.deepEqual(onServer.find((m) => m.uid === uidOf(file.name))?.flags, ["\\Flagged"]);
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("a quick sync catches a server-side flag change through HIGHESTMODSEQ", async () => {
+  const server = await dovecot();
+  const user = server.newUser("quickmodseq");
+  await server.seed(user, "INBOX", message("qm-1"));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    assert.equal((await runCli(["-c", account.config, "-q"])).code, 0, "records the summary");
+    await server.setFlags(user, "INBOX", 1, ["\\Seen", "\\Flagged"]);
+    const quick = await runCli(["-c", account.config, "-q"]);
+    assert.equal(quick.code, 0, quick.stderr);
+    const file = (await readFolder(`${account.mail}/INBOX`))[0]!;
+    assert.equal(flagsOf(file.name), "FS");
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("maxsize keeps big messages out of the sync on both sides", async () => {
+  const server = await dovecot();
+  const user = server.newUser("maxsize");
+  await server.seed(user, "INBOX", message("ms-small"));
+  await server.seed(user, "INBOX", message("ms-big", "x".repeat(20_000)));
+  const account = await makeAccount(server, user);
+  try {
+    const text = await Deno.readTextFile(account.config);
+    await Deno.writeTextFile(
+      account.config,
+      text.replace("remoterepository = Remote", "remoterepository = Remote\nmaxsize = 10000"),
+    );
+    const result = await runCli(["-c", account.config]);
+    assert.equal(result.code, 0, result.stderr);
+    const files = await readFolder(`${account.mail}/INBOX`);
+    assert.deepEqual(files.map((f) => uidOf(f.name)), [1], "only the small one");
+    // A second run must not treat the big one as deleted anywhere.
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    assert.equal((await server.listMessages(user, "INBOX")).length, 2);
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("maxage keeps old messages out of the sync and never deletes them", async () => {
+  const server = await dovecot();
+  const user = server.newUser("maxage");
+  const old = new Date(Date.now() - 400 * 86_400_000);
+  await server.seed(user, "INBOX", message("ma-old"), { internalDate: old });
+  await server.seed(user, "INBOX", message("ma-new"));
+  const account = await makeAccount(server, user);
+  try {
+    const text = await Deno.readTextFile(account.config);
+    await Deno.writeTextFile(
+      account.config,
+      text.replace("remoterepository = Remote", "remoterepository = Remote\nmaxage = 30"),
+    );
+    const result = await runCli(["-c", account.config]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await readFolder(`${account.mail}/INBOX`)).map((f) => uidOf(f.name)), [2]);
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    assert.equal((await server.listMessages(user, "INBOX")).length, 2, "old message kept");
+  } finally {
+    await account.remove();
+  }
+});
