@@ -14,7 +14,9 @@ import { locateConfig, readConfig } from "./src/config/load.ts";
 import { resolveConfig } from "./src/config/schema.ts";
 import { ConfigError, UserFacingError } from "./src/errors.ts";
 import { openAccount } from "./src/repository/open.ts";
-import { runLimited, syncAccount } from "./src/sync/account.ts";
+import { runLimited } from "./src/sync/account.ts";
+import { runAccount, RunControl } from "./src/sync/daemon.ts";
+import { runHook } from "./src/hooks.ts";
 import {
   createConsoleUi,
   formatError,
@@ -57,6 +59,44 @@ function chooseUi(name: string): string {
   throw new ConfigError(`UI "${name}" does not exist`, {
     hint: `choose one of: ${UI_NAMES.join(", ")}`,
   });
+}
+
+/**
+ * Signals as OfflineIMAP: SIGUSR1 syncs sleeping accounts now; SIGUSR2 finishes the current
+ * sync and exits; SIGTERM, SIGINT and SIGHUP stop as soon as possible, the third one at once.
+ * Returns a function removing the listeners.
+ */
+function installSignals(control: RunControl, events: SyncEvents): () => void {
+  let stops = 0;
+  const handlers: Array<[Deno.Signal, () => void]> = [
+    ["SIGUSR1", () => control.wakeAll()],
+    ["SIGUSR2", () => {
+      control.finishRequested = true;
+      events.warning("Terminating after this sync...");
+      control.wakeAll();
+    }],
+  ];
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    handlers.push([signal, () => {
+      stops++;
+      if (stops >= 3) Deno.exit(1);
+      control.stopRequested = true;
+      events.warning(`${signal}: stopping after the current step`);
+      control.wakeAll();
+    }]);
+  }
+  const installed: Array<[Deno.Signal, () => void]> = [];
+  for (const [signal, handler] of handlers) {
+    try {
+      Deno.addSignalListener(signal, handler);
+      installed.push([signal, handler]);
+    } catch {
+      // Not available on this platform.
+    }
+  }
+  return () => {
+    for (const [signal, handler] of installed) Deno.removeSignalListener(signal, handler);
+  };
 }
 
 /** Output for `run` (injectable for tests). */
@@ -112,39 +152,64 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     let errors = 0;
     let uidValidityErrors = 0;
     const singleThread = cli.singleThread;
-    await runLimited(
-      [...config.accounts.values()],
-      singleThread ? 1 : config.general.maxSyncAccounts,
-      async (account) => {
-        let opened;
-        try {
-          opened = openAccount(account, config.general, {
+    const control = new RunControl();
+    const removeSignals = installSignals(control, events);
+    try {
+      await runLimited(
+        [...config.accounts.values()],
+        singleThread ? 1 : config.general.maxSyncAccounts,
+        async (account) => {
+          let opened;
+          try {
+            opened = openAccount(account, config.general, {
+              dryRun,
+              singleThread,
+              imapLog: debug.has("imap") ? (line) => events.debug("imap", line) : undefined,
+            });
+          } catch (error) {
+            if (!(error instanceof UserFacingError)) throw error;
+            events.error(account.name, error);
+            errors++;
+            return;
+          }
+          const result = await runAccount({
+            name: account.name,
+            local: opened.local,
+            remote: opened.remote,
+            localConfig: account.local,
+            remoteConfig: account.remote,
+            metadata: opened.metadata,
+            events,
             dryRun,
-            singleThread,
-            imapLog: debug.has("imap") ? (line) => events.debug("imap", line) : undefined,
-          });
-        } catch (error) {
-          if (!(error instanceof UserFacingError)) throw error;
-          events.error(account.name, error);
-          errors++;
-          return;
-        }
-        const result = await syncAccount({
-          name: account.name,
-          local: opened.local,
-          remote: opened.remote,
-          localConfig: account.local,
-          remoteConfig: account.remote,
-          metadata: opened.metadata,
-          events,
-          dryRun,
-          maxDeleteRatio: account.maxDeleteRatio,
-          folderConcurrency: singleThread ? 1 : account.remote.maxConnections,
-        });
-        errors += result.errors;
-        uidValidityErrors += result.uidValidityErrors;
-      },
-    );
+            maxDeleteRatio: account.maxDeleteRatio,
+            folderConcurrency: singleThread ? 1 : account.remote.maxConnections,
+            window: account.maxAge || account.maxSize
+              ? { since: account.maxAge, maxSize: account.maxSize }
+              : undefined,
+          }, {
+            autorefresh: account.autorefresh,
+            quick: account.quick,
+            preSyncHook: account.preSyncHook,
+            postSyncHook: account.postSyncHook,
+            holdConnectionOpen: account.remote.holdConnectionOpen,
+            runHook: async (command, name, mode) => {
+              const hook = await runHook(command, name, account.name, mode);
+              const output = `${hook.stdout}${hook.stderr}`.trim();
+              if (output) events.debug("hooks", `${name} said: ${output}`);
+              if (hook.code !== 0) {
+                events.warning(
+                  `${name} of account "${account.name}" exited with status ${hook.code}`,
+                );
+              }
+            },
+          }, control);
+          errors += result.errors;
+          uidValidityErrors += result.uidValidityErrors;
+        },
+      );
+    } finally {
+      removeSignals();
+    }
     if (errors > 0) return 1;
     if (uidValidityErrors > 0) {
       err("At least one folder skipped due to UID validity problem");

@@ -30,6 +30,8 @@ export interface AccountSyncContext {
   readonly quick?: boolean;
   /** `maxage` cut-off and `maxsize`. */
   readonly window?: SnapshotWindow;
+  /** True once a stop was requested (SIGTERM/SIGINT): no further folder is started. */
+  readonly stopping?: () => boolean;
 }
 
 /** Outcome of one account. */
@@ -39,6 +41,8 @@ export interface AccountResult {
   readonly errors: number;
   /** Folders skipped because their UIDVALIDITY changed. */
   readonly uidValidityErrors: number;
+  /** True when the account itself failed (connection, login, folder listing). */
+  readonly accountError: boolean;
 }
 
 /** Runs `job` over `items` with at most `limit` running at once, in order of start. */
@@ -69,7 +73,8 @@ function translate(
 
 /**
  * Syncs one account once. Never throws for a folder's failure; an account-level failure is
- * reported through `events.error` and counted.
+ * reported through `events.error` and counted. The repositories stay open: the caller closes
+ * them (between cycles, unless `holdconnectionopen`).
  */
 export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResult> {
   const started = performance.now();
@@ -78,6 +83,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
   let uidValidityErrors = 0;
   let folders = 0;
   let failedFolders = 0;
+  let accountError = false;
   ctx.events.accountStart(ctx.name);
   try {
     const remoteList = (await ctx.remote.listFolders()).map((f) => f.name);
@@ -148,7 +154,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     });
     let fatal: unknown;
     const syncOne = async (pair: { remote: string; local: string }) => {
-      if (fatal !== undefined) return;
+      if (fatal !== undefined || ctx.stopping?.()) return;
       folders++;
       ctx.events.folderStart(ctx.name, pair.local);
       try {
@@ -195,13 +201,11 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     }
   } catch (error) {
     errors++;
+    accountError = true;
     ctx.events.error(
       ctx.name,
       error instanceof UserFacingError || error instanceof Error ? error : new Error(String(error)),
     );
-  } finally {
-    await ctx.remote.close().catch(() => {});
-    await ctx.local.close().catch(() => {});
   }
   const summary: AccountSummary = {
     account: ctx.name,
@@ -212,5 +216,5 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     seconds: (performance.now() - started) / 1000,
   };
   ctx.events.accountDone(summary);
-  return { summary, errors, uidValidityErrors };
+  return { summary, errors, uidValidityErrors, accountError };
 }

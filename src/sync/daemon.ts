@@ -1,0 +1,127 @@
+/**
+ * The account loop: one sync, or with `autorefresh` a sync every N minutes until stopped, with
+ * quick syncs in between (`quick = N`), hooks around each cycle, and signals (SIGUSR1: sync now,
+ * SIGUSR2: finish and exit, SIGTERM/SIGINT: stop as soon as possible).
+ *
+ * @module
+ */
+
+import type { AccountResult, AccountSyncContext } from "./account.ts";
+import { syncAccount } from "./account.ts";
+
+/** Shared by all accounts of a run; set from signal handlers in `main.ts`. */
+export class RunControl {
+  /** SIGTERM/SIGINT/SIGHUP: start nothing new. */
+  stopRequested = false;
+  /** SIGUSR2: finish the current sync, then exit instead of sleeping. */
+  finishRequested = false;
+  #wakers = new Set<() => void>();
+
+  /** Ends every sleep now (SIGUSR1, or a stop). */
+  wakeAll(): void {
+    for (const wake of this.#wakers) wake();
+  }
+
+  /** Sleeps `ms`, or less when woken. Resolves true when woken early. */
+  sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(wake);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#wakers.delete(wake);
+        resolve(false);
+      }, ms);
+      this.#wakers.add(wake);
+    });
+  }
+}
+
+/** Loop settings of one account. */
+export interface LoopSettings {
+  /** Minutes between syncs; 0: sync once. */
+  readonly autorefresh: number;
+  /** 0: always full; -1: always quick; N: N quick syncs after each full one. */
+  readonly quick: number;
+  readonly preSyncHook?: string;
+  readonly postSyncHook?: string;
+  /** Keep connections open between cycles (`holdconnectionopen`). */
+  readonly holdConnectionOpen: boolean;
+  /** Runs a hook; injectable. Reports through the context's events. */
+  readonly runHook: (
+    command: string,
+    name: "presynchook" | "postsynchook",
+    mode: "quick" | "full",
+  ) => Promise<void>;
+}
+
+/** Totals over every cycle of the account. */
+export interface LoopResult {
+  errors: number;
+  uidValidityErrors: number;
+  /** Three consecutive failed cycles ended an autorefreshing account. */
+  gaveUp: boolean;
+}
+
+/**
+ * Runs the account until it is done (one cycle without autorefresh). An account-level failure
+ * ends a cycle; with autorefresh the account retries, giving up after three failures in a row
+ * (OfflineIMAP's rule).
+ */
+export async function runAccount(
+  ctx: Omit<AccountSyncContext, "quick">,
+  settings: LoopSettings,
+  control: RunControl,
+): Promise<LoopResult> {
+  const total: LoopResult = { errors: 0, uidValidityErrors: 0, gaveUp: false };
+  let cycle = 0;
+  let failuresInARow = 0;
+  let forceFull = false;
+  try {
+    for (;;) {
+      const quick = !forceFull &&
+        (settings.quick < 0 || (settings.quick > 0 && cycle % (settings.quick + 1) !== 0));
+      forceFull = false;
+      const mode = quick ? "quick" : "full";
+      if (settings.preSyncHook && !ctx.dryRun && !control.stopRequested) {
+        await settings.runHook(settings.preSyncHook, "presynchook", mode);
+      }
+      const result: AccountResult = await syncAccount({
+        ...ctx,
+        quick,
+        stopping: () => control.stopRequested,
+      });
+      total.errors += result.errors;
+      total.uidValidityErrors += result.uidValidityErrors;
+      const accountFailed = result.accountError;
+      failuresInARow = accountFailed ? failuresInARow + 1 : 0;
+      if (
+        settings.postSyncHook && !accountFailed && !ctx.dryRun && !control.stopRequested
+      ) {
+        await settings.runHook(settings.postSyncHook, "postsynchook", mode);
+      }
+      if (!settings.holdConnectionOpen || settings.autorefresh <= 0) {
+        await ctx.remote.close().catch(() => {});
+      }
+      cycle++;
+      if (settings.autorefresh <= 0 || control.stopRequested || control.finishRequested) break;
+      if (failuresInARow >= 3) {
+        total.gaveUp = true;
+        break;
+      }
+      const woken = await control.sleep(settings.autorefresh * 60_000);
+      if (control.stopRequested || control.finishRequested) break;
+      // A SIGUSR1 wake-up makes the next sync a full one and restarts the quick counter.
+      if (woken) {
+        forceFull = true;
+        cycle = 0;
+      }
+    }
+  } finally {
+    await ctx.remote.close().catch(() => {});
+    await ctx.local.close().catch(() => {});
+  }
+  return total;
+}
