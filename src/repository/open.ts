@@ -20,6 +20,7 @@ import type { FolderMetadata } from "../sync/folder.ts";
 import type { Repository } from "./folder.ts";
 import { ImapRepository } from "./imap.ts";
 import { MaildirRepository } from "./maildir.ts";
+import { MappedImapRepository } from "./imap_local.ts";
 
 /** The two sides of an account and its metadata access. */
 export interface OpenedAccount {
@@ -46,30 +47,38 @@ export function openAccount(
   general: GeneralConfig,
   options: OpenAccountOptions,
 ): OpenedAccount {
-  if (account.local.type !== "Maildir") {
-    throw new AccountError(
-      `Account "${account.name}": a local repository of type "${account.local.type}" is not supported yet`,
-    );
-  }
   if (account.statusBackend !== "sqlite") {
     throw new AccountError(
       `Account "${account.name}": status_backend = ${account.statusBackend} is not supported yet`,
       { hint: "remove status_backend or set it to sqlite" },
     );
   }
-  const local = new MaildirRepository(account.local, {
-    fsync: general.fsync,
-    dryRun: options.dryRun,
-    maxSize: account.maxSize,
-    infoSep: account.maildirWindowsCompatible ? "!" : ":",
-  });
+  const meta = general.metadata;
+  const uidMapPath = (folder: string) =>
+    `${repositoryDir(meta, account.local.name)}/UIDMapping/${folderFileName(folder)}`;
+  const local: Repository = account.local.type === "Maildir"
+    ? new MaildirRepository(account.local, {
+      fsync: general.fsync,
+      dryRun: options.dryRun,
+      maxSize: account.maxSize,
+      infoSep: account.maildirWindowsCompatible ? "!" : ":",
+    })
+    : new MappedImapRepository(
+      new ImapRepository(account.local, {
+        sockTimeout: general.sockTimeout,
+        log: options.imapLog,
+        maxConnections: options.singleThread ? 1 : account.local.maxConnections,
+        dryRun: options.dryRun,
+      }),
+      (folder) => `${repositoryDir(meta, account.local.name)}/UIDMapping/${folderFileName(folder)}`,
+      general.fsync,
+    );
   const remote = new ImapRepository(account.remote, {
     sockTimeout: general.sockTimeout,
     log: options.imapLog,
     maxConnections: options.singleThread ? 1 : account.remote.maxConnections,
     dryRun: options.dryRun,
   });
-  const meta = general.metadata;
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
   const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);
   const localValidity = (name: string) => folderValidityPath(meta, account.local.name, name);
@@ -81,6 +90,7 @@ export function openAccount(
     openStatus: (localName) =>
       openSqliteStatus(statusPath(localName), { fsync: general.fsync, create: !options.dryRun }),
     readRemoteValidity: (remoteName) => readFolderValidity(remoteValidity(remoteName)),
+    readLocalValidity: (localName) => readFolderValidity(localValidity(localName)),
     async writeValidity(remoteName, remoteValue, localName, localValue) {
       if (options.dryRun) return;
       await writeFolderValidity(remoteValidity(remoteName), remoteValue);
@@ -89,8 +99,12 @@ export function openAccount(
     async resetStatus(localName) {
       if (options.dryRun) return;
       // (A dry run keeps the old status file; the folder then reads as empty anyway.)
-      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-        await Deno.remove(statusPath(localName) + suffix).catch((error) => {
+      const paths = ["", "-wal", "-shm", "-journal"].map((suffix) =>
+        statusPath(localName) + suffix
+      );
+      if (account.local.type === "IMAP") paths.push(uidMapPath(localName));
+      for (const path of paths) {
+        await Deno.remove(path).catch((error) => {
           if (!(error instanceof Deno.errors.NotFound)) throw error;
         });
       }
@@ -123,6 +137,7 @@ export function openAccount(
       statusPath(localName),
       remoteValidity(remoteName),
       localValidity(localName),
+      ...(account.local.type === "IMAP" ? [uidMapPath(localName)] : []),
     ],
   };
   return { local, remote, metadata };

@@ -25,6 +25,8 @@ export interface FolderMetadata {
   openStatus(localName: string): Promise<StatusStore>;
   /** Saved remote UIDVALIDITY, undefined when none was saved. */
   readRemoteValidity(remoteName: string): Promise<number | undefined>;
+  /** Saved local UIDVALIDITY (42 for Maildir; the server's for a local IMAP folder). */
+  readLocalValidity(localName: string): Promise<number | undefined>;
   /** Saves the UIDVALIDITY of both sides (local Maildir folders save OfflineIMAP's 42). */
   writeValidity(
     remoteName: string,
@@ -134,12 +136,27 @@ export async function syncFolder(
     const localFolder = await ctx.local.openFolder(localName);
     const remoteFolder = await ctx.remote.openFolder(remoteName);
     try {
-      const [records, localAll, saved, quickState] = await Promise.all([
+      const [records, localAll, saved, savedLocal, quickState] = await Promise.all([
         status.read(),
         localFolder.readSnapshot(),
         ctx.metadata.readRemoteValidity(remoteName),
+        ctx.metadata.readLocalValidity(localName),
         ctx.metadata.readQuickState(remoteName),
       ]);
+      const localFresh = records.size === 0 && localAll.messages.size === 0 &&
+        localAll.unassigned.length === 0;
+      if (!localFresh && savedLocal !== undefined && savedLocal !== localAll.uidValidity) {
+        // A local IMAP server renumbered the folder: the UID map names other messages now.
+        throw new FolderError(
+          `Skipping folder "${localName}": UIDVALIDITY changed on the local side (was ${savedLocal}, now ${localAll.uidValidity})`,
+          {
+            hint: `To start over for this folder, remove: ${
+              ctx.metadata.recoveryPaths(remoteName, localName).map((p) => `"${p}"`).join(", ")
+            }`,
+            uidValidity: true,
+          },
+        );
+      }
       // Before anything else: a quick sync ends here when neither side changed. A folder whose
       // last sync changed the server has no saved state, so it is always synced in full.
       const summary = remoteFolder.readSummary ? await remoteFolder.readSummary() : undefined;
@@ -199,7 +216,7 @@ export async function syncFolder(
         status,
         onMessageError: (error) => ctx.events.error(ctx.account, error),
       });
-      if (saved === undefined || fresh) {
+      if (saved === undefined || savedLocal === undefined || fresh) {
         await ctx.metadata.writeValidity(
           remoteName,
           remote.uidValidity,
