@@ -1,0 +1,172 @@
+/**
+ * Crash convergence: the sync is SIGKILLed at random points (seeded) during an initial sync and
+ * during an incremental sync with changes on both sides; one clean run afterwards must leave
+ * both sides and the status agreeing, with no message lost and none duplicated (compared as
+ * Message-ID multisets, with flags).
+ */
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { dovecot } from "../_helpers/dovecot.ts";
+import type { DovecotServer } from "../_helpers/dovecot.ts";
+import { runCli } from "../_helpers/cli.ts";
+import { flagsOf, makeAccount, message, readFolder, toLf, uidOf } from "../_helpers/account.ts";
+import type { TestAccount } from "../_helpers/account.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const dec = new TextDecoder();
+const FOLDERS = ["INBOX", "Work"];
+/** Kills per scenario; with both scenarios, well over 30 kill points. */
+const ROUNDS = 20;
+/** New messages on each side before an incremental run. */
+const CHANGES = 8;
+
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+function messageId(body: Uint8Array): string {
+  return /Message-ID: <([^>]+)>/i.exec(dec.decode(body))?.[1] ?? "?";
+}
+
+/** Starts a sync and SIGKILLs it after `delayMs`. */
+async function killedRun(config: string, delayMs: number): Promise<boolean> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, "-c", config, "-u", "quiet"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    env: { HOME: "/nonexistent" },
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already finished
+    }
+  }, delayMs);
+  const status = await child.status;
+  clearTimeout(timer);
+  return status.signal === "SIGKILL";
+}
+
+const SERVER_FLAGS: Record<string, string> = {
+  "\\Seen": "S",
+  "\\Flagged": "F",
+  "\\Answered": "R",
+  "\\Draft": "D",
+};
+
+/** Asserts both sides and the status agree: same Message-IDs once each, same flags. */
+async function assertConverged(server: DovecotServer, account: TestAccount, label: string) {
+  for (const folder of FOLDERS) {
+    const remote = await server.listMessages(account.user, folder);
+    const local = await readFolder(`${account.mail}/${folder}`);
+    const remoteIds = remote.map((m) => messageId(m.body)).sort();
+    const localIds = local.map((f) => messageId(f.body)).sort();
+    assert.deepEqual(localIds, remoteIds, `${label} ${folder}: same messages`);
+    assert.equal(new Set(remoteIds).size, remoteIds.length, `${label} ${folder}: no duplicate`);
+    const byUid = new Map(remote.map((m) => [m.uid, m]));
+    const db = new DatabaseSync(`${account.metadata}/Account-Test/LocalStatus-sqlite/${folder}`, {
+      readOnly: true,
+    });
+    const status = new Map(
+      (db.prepare("SELECT id, flags FROM status").all() as Array<{ id: number; flags: string }>)
+        .map((r) => [r.id, r.flags]),
+    );
+    db.close();
+    for (const file of local) {
+      const uid = uidOf(file.name);
+      assert.ok(uid !== undefined, `${label}: ${file.name} has a UID`);
+      const twin = byUid.get(uid);
+      assert.ok(twin, `${label}: UID ${uid} exists on the server`);
+      assert.deepEqual(file.body, toLf(twin.body), `${label}: content of UID ${uid} complete`);
+      const serverFlags = twin.flags.map((f) => SERVER_FLAGS[f] ?? "").sort().join("");
+      assert.equal(flagsOf(file.name), serverFlags, `${label}: flags of UID ${uid}`);
+      assert.equal(status.get(uid), serverFlags, `${label}: status of UID ${uid}`);
+    }
+    assert.equal(status.size, local.length, `${label} ${folder}: status has every message`);
+  }
+}
+
+async function seedUser(server: DovecotServer, prefix: string, count: number): Promise<string> {
+  const user = server.newUser(prefix);
+  for (let i = 0; i < count; i++) {
+    const folder = FOLDERS[i % FOLDERS.length]!;
+    await server.seed(user, folder, message(`${user}-${i}`, `body ${i} ${"z".repeat(i * 50)}`), {
+      flags: i % 3 === 0 ? ["\\Seen"] : [],
+    });
+  }
+  return user;
+}
+
+Deno.test("a sync killed at random points of an initial sync converges on the next run", async () => {
+  const server = await dovecot();
+  const user = await seedUser(server, "crash-initial", 40);
+  const random = prng(20261123);
+  let killed = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const account = await makeAccount(server, user);
+    try {
+      if (await killedRun(account.config, 60 + Math.floor(random() * 400))) killed++;
+      const clean = await runCli(["-c", account.config]);
+      assert.equal(clean.code, 0, `round ${round}: ${clean.stderr}`);
+      await assertConverged(server, account, `initial round ${round}`);
+    } finally {
+      await account.remove();
+    }
+  }
+  assert.ok(killed >= 15, `at least 15 runs were killed mid-sync (${killed})`);
+});
+
+Deno.test("a sync killed at random points of an incremental sync converges on the next run", async () => {
+  const server = await dovecot();
+  const random = prng(4242);
+  let killedIncremental = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const user = await seedUser(server, "crash-incr", 16);
+    const account = await makeAccount(server, user);
+    try {
+      assert.equal((await runCli(["-c", account.config])).code, 0);
+      // Changes on the server: new mail, a flag, an expunge.
+      for (let i = 0; i < CHANGES; i++) {
+        await server.seed(user, "INBOX", message(`${user}-srv-${i}`));
+      }
+      await server.setFlags(user, "Work", 2, ["\\Flagged"]);
+      await server.expunge(user, "INBOX", 3);
+      // Changes locally: new mail, a flag, a deletion.
+      for (let i = 0; i < CHANGES; i++) {
+        await Deno.writeTextFile(
+          `${account.mail}/Work/new/17000000${i}.M${round}P${i}.host`,
+          message(`${user}-loc-${i}`).replaceAll("\r\n", "\n"),
+        );
+      }
+      const inbox = await readFolder(`${account.mail}/INBOX`);
+      const flagged = inbox.find((f) => uidOf(f.name) === 1)!;
+      await Deno.rename(flagged.path, flagged.path.replace(/:2,S?$/, ":2,RS"));
+      await Deno.remove(inbox.find((f) => uidOf(f.name) === 5)!.path);
+
+      if (await killedRun(account.config, 60 + Math.floor(random() * 300))) killedIncremental++;
+      const clean = await runCli(["-c", account.config]);
+      assert.equal(clean.code, 0, `round ${round}: ${clean.stderr}`);
+      await assertConverged(server, account, `incremental round ${round}`);
+      const all = (await Promise.all(FOLDERS.map((f) => server.listMessages(user, f)))).flat();
+      const ids = new Set(all.map((m) => messageId(m.body)));
+      for (let i = 0; i < CHANGES; i++) {
+        assert.ok(ids.has(`${user}-srv-${i}@example.org`), "server's new mail kept");
+        assert.ok(ids.has(`${user}-loc-${i}@example.org`), "local new mail kept");
+      }
+      assert.equal(all.length, 16 + 2 * CHANGES - 2, `round ${round}: exactly the two deletions`);
+    } finally {
+      await account.remove();
+    }
+  }
+  assert.ok(
+    killedIncremental >= 15,
+    `at least 15 runs were killed mid-sync (${killedIncremental})`,
+  );
+});
