@@ -183,6 +183,7 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
             dryRun,
             maxDeleteRatio: account.maxDeleteRatio,
             folderConcurrency: singleThread ? 1 : account.remote.maxConnections,
+            copyIgnore: account.remote.copyIgnore,
             window: account.maxAge || account.maxSize
               ? { since: account.maxAge, maxSize: account.maxSize }
               : undefined,

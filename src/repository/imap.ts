@@ -17,6 +17,7 @@ import {
 import type { ImapRepositoryConfig } from "../config/types.ts";
 import { AccountError, FolderError } from "../errors.ts";
 import { ImapFolder } from "./imap_folder.ts";
+import { decodeMailboxName, encodeMailboxName } from "../../imap/mailbox_name.ts";
 import type { Folder, FolderListing, Repository } from "./folder.ts";
 
 /** Run-time settings of an IMAP repository that do not come from its section. */
@@ -31,6 +32,8 @@ export interface ImapRuntime {
   readonly maxConnections?: number;
   /** `--dry-run`: nothing is created; a folder "created" then reads as empty. */
   readonly dryRun?: boolean;
+  /** `utf8foldernames`: folder names are UTF-8 here, modified UTF-7 on the wire. */
+  readonly utf8FolderNames?: boolean;
 }
 
 /** Opens the repository's connection (lazily) and serves its folders. */
@@ -176,9 +179,10 @@ export class ImapRepository implements Repository {
     });
     const delimiter = entries.find((e) => e.delimiter !== null)?.delimiter;
     if (delimiter) this.#sep = delimiter;
+    const decode = this.#runtime.utf8FolderNames ? decodeMailboxName : (name: string) => name;
     return entries
       .filter((e) => !e.attributes.some((a) => /^\\(noselect|nonexistent)$/i.test(a)))
-      .map((e) => ({ name: e.name }));
+      .map((e) => ({ name: decode(e.name) }));
   }
 
   createFolder(name: string): Promise<void> {
@@ -186,7 +190,12 @@ export class ImapRepository implements Repository {
       this.#dryRunFolders.add(name);
       return Promise.resolve();
     }
-    return this.withConnection((client) => this.#create(client, name));
+    return this.withConnection((client) => this.#create(client, this.#wire(name)));
+  }
+
+  /** A folder name as the server knows it. */
+  #wire(name: string): string {
+    return this.#runtime.utf8FolderNames ? encodeMailboxName(name) : name;
   }
 
   async #create(client: ImapClient, name: string): Promise<void> {
@@ -218,7 +227,7 @@ export class ImapRepository implements Repository {
     if (this.#dryRunFolders.has(name)) return emptyFolder(name);
     const client = await this.#pool.acquire();
     return new ImapFolder(
-      name,
+      this.#wire(name),
       client,
       this.#config,
       (broken) => this.#pool.release(client, broken),

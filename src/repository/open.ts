@@ -78,6 +78,7 @@ export function openAccount(
     log: options.imapLog,
     maxConnections: options.singleThread ? 1 : account.remote.maxConnections,
     dryRun: options.dryRun,
+    utf8FolderNames: account.utf8FolderNames,
   });
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
   const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);

@@ -32,6 +32,8 @@ export interface AccountSyncContext {
   readonly window?: SnapshotWindow;
   /** True once a stop was requested (SIGTERM/SIGINT): no further folder is started. */
   readonly stopping?: () => boolean;
+  /** `copy_ignore_eval` of the remote repository. */
+  readonly copyIgnore?: (folder: string) => readonly number[];
 }
 
 /** Outcome of one account. */
@@ -86,7 +88,10 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
   let accountError = false;
   ctx.events.accountStart(ctx.name);
   try {
-    const remoteList = (await ctx.remote.listFolders()).map((f) => f.name);
+    const listed = (await ctx.remote.listFolders()).map((f) => f.name);
+    // folderincludes: synced even when LIST does not show them or the filter says no.
+    const includes = new Set(ctx.remoteConfig.folderIncludes);
+    const remoteList = [...new Set([...listed, ...includes])];
     const localList = (await ctx.local.listFolders()).map((f) => f.name);
     const remoteSep = ctx.remote.sep;
     const localSep = ctx.local.sep;
@@ -96,7 +101,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     // Remote → local: create local folders for remote ones that pass the remote filter.
     const pairs: Array<{ remote: string; local: string; sortKey: string }> = [];
     for (const remoteName of remoteList) {
-      if (!ctx.remoteConfig.folderFilter(remoteName)) continue;
+      if (!includes.has(remoteName) && !ctx.remoteConfig.folderFilter(remoteName)) continue;
       const localName = translate(remoteName, ctx.remoteConfig.nametrans, remoteSep, localSep);
       if (localSep !== "/" && localSep !== remoteSep && remoteName.includes(localSep)) {
         ctx.events.warning(
@@ -104,7 +109,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         );
         continue;
       }
-      pairs.push({ remote: remoteName, local: localName, sortKey: localName.toLowerCase() });
+      pairs.push({ remote: remoteName, local: localName, sortKey: localName });
       if (localSet.has(localName)) continue;
       if (!ctx.local.writable || !ctx.localConfig.createFolders) continue;
       ctx.events.folderCreated(ctx.name, "local", localName, ctx.dryRun);
@@ -135,10 +140,16 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
       await ctx.remote.createFolder(remoteName);
       await ctx.metadata.resetStatus(localName);
       remoteSet.add(remoteName);
-      pairs.push({ remote: remoteName, local: localName, sortKey: localName.toLowerCase() });
+      pairs.push({ remote: remoteName, local: localName, sortKey: localName });
     }
 
-    pairs.sort((a, b) => a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
+    // foldersort compares translated names; the default is case-insensitive (OfflineIMAP).
+    const compare = ctx.remoteConfig.folderSort ?? ((a: string, b: string) => {
+      const x = a.toLowerCase();
+      const y = b.toLowerCase();
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    pairs.sort((a, b) => compare(a.sortKey, b.sortKey));
     const runnable = pairs.filter((pair) => {
       if (!ctx.localConfig.folderFilter(pair.local)) return false;
       if (localSet.has(pair.local)) return true;

@@ -66,6 +66,8 @@ export interface FolderSyncContext {
   readonly quick?: boolean;
   /** `maxage` cut-off and `maxsize`: messages outside are invisible to the sync. */
   readonly window?: SnapshotWindow;
+  /** `copy_ignore_eval`: remote UIDs of a folder (translated name) never copied out. */
+  readonly copyIgnore?: (folder: string) => readonly number[];
 }
 
 /** Result of one folder sync. */
@@ -95,6 +97,28 @@ function remoteUnchanged(
   return summary.uidValidity === saved.uidValidity && summary.exists === saved.exists &&
     summary.exists === statusSize && summary.uidNext === saved.uidNext &&
     summary.highestModseq?.toString() === saved.highestModseq;
+}
+
+/**
+ * `copy_ignore_eval`: listed remote UIDs that were never synced become hidden (never copied);
+ * ones already known on both sides keep syncing flags and deletions.
+ */
+function ignoreCopies(
+  remote: FolderSnapshot,
+  status: ReadonlyMap<number, string>,
+  local: FolderSnapshot,
+  ignored: readonly number[] | undefined,
+): FolderSnapshot {
+  if (!ignored || ignored.length === 0) return remote;
+  const hidden = new Set(remote.hidden ?? []);
+  const messages = new Map(remote.messages);
+  for (const uid of ignored) {
+    if (messages.has(uid) && !status.has(uid) && !local.messages.has(uid)) {
+      messages.delete(uid);
+      hidden.add(uid);
+    }
+  }
+  return { ...remote, messages, hidden };
 }
 
 /** Leading Unix time of a Maildir unique name (`1700000000.M1P2.host` → 1700000000). */
@@ -166,7 +190,8 @@ export async function syncFolder(
       ) {
         return { counts: emptyCounts(), messageErrors: 0, skipped: true };
       }
-      const remote = await remoteFolder.readSnapshot(ctx.window);
+      const remoteRead = await remoteFolder.readSnapshot(ctx.window);
+      const remote = ignoreCopies(remoteRead, records, localAll, ctx.copyIgnore?.(localName));
       const windowed = applyWindow(localAll, remote, records, ctx.window);
       const localRead = windowed.local;
       // OfflineIMAP: with an empty local folder and an empty status the saved values are
