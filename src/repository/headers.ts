@@ -11,61 +11,85 @@ export function findMessageId(header: string): string | undefined {
   return match?.[1] ? match[1] : undefined;
 }
 
-/** Header bytes held back at most while looking for the end of the header block. */
+/** Header bytes read at most while looking for the end of the header block. */
 const HEADER_SCAN_LIMIT = 1 << 20;
 
-/**
- * A transform inserting `line` (without CRLF) as the last field of the header block, i.e.
- * before the empty line that ends it. A message with no empty line in its first megabyte (a
- * header-only message, or none at all) gets the field first instead, which keeps the size
- * exactly `input + line + 2`. Input must use CRLF line endings.
- */
-export function insertHeaderField(line: string): TransformStream<Uint8Array, Uint8Array> {
-  const field = new TextEncoder().encode(`${line}\r\n`);
-  let held: Uint8Array[] = [];
-  let heldLength = 0;
-  let done = false;
-  const joined = () => {
-    const all = new Uint8Array(heldLength);
-    let at = 0;
-    for (const part of held) {
-      all.set(part, at);
-      at += part.length;
-    }
-    held = [];
-    heldLength = 0;
-    return all;
-  };
-  const emitFirst = (controller: TransformStreamDefaultController<Uint8Array>) => {
-    controller.enqueue(field);
-    if (heldLength > 0) controller.enqueue(joined());
-    done = true;
-  };
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (done) return controller.enqueue(chunk);
-      held.push(chunk);
-      heldLength += chunk.length;
-      const all = joined();
-      held = [all];
-      heldLength = all.length;
-      // A message starting with an empty line has an empty header: the field goes first.
-      if (all.length >= 2 && all[0] === 13 && all[1] === 10) return emitFirst(controller);
-      for (let i = 0; i + 3 < all.length; i++) {
-        if (all[i] === 13 && all[i + 1] === 10 && all[i + 2] === 13 && all[i + 3] === 10) {
-          controller.enqueue(all.subarray(0, i + 2));
-          controller.enqueue(field);
-          controller.enqueue(all.subarray(i + 2));
-          held = [];
-          heldLength = 0;
-          done = true;
-          return;
-        }
+/** A message cut after its header block. */
+export interface SplitMessage {
+  /** The header block including the empty line that ends it (or up to 1 MB without one). */
+  readonly header: Uint8Array;
+  /** The rest of the message, unread. */
+  readonly rest: ReadableStream<Uint8Array>;
+}
+
+/** Reads a CRLF message up to and including the empty line ending its header block. */
+export async function splitHeader(stream: ReadableStream<Uint8Array>): Promise<SplitMessage> {
+  const reader = stream.getReader();
+  let held = new Uint8Array(0);
+  let end = -1;
+  while (end < 0 && held.length <= HEADER_SCAN_LIMIT) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const joined = new Uint8Array(held.length + value.length);
+    joined.set(held);
+    joined.set(value, held.length);
+    const from = Math.max(0, held.length - 3);
+    held = joined;
+    if (held.length >= 2 && held[0] === 13 && held[1] === 10) end = 2;
+    for (let i = from; end < 0 && i + 3 < held.length; i++) {
+      if (held[i] === 13 && held[i + 1] === 10 && held[i + 2] === 13 && held[i + 3] === 10) {
+        end = i + 4;
       }
-      if (heldLength > HEADER_SCAN_LIMIT) emitFirst(controller);
+    }
+  }
+  const cut = end < 0 ? held.length : end;
+  const leftover = held.subarray(cut);
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (leftover.length > 0) controller.enqueue(leftover);
     },
-    flush(controller) {
-      if (!done) emitFirst(controller);
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
     },
-  });
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { header: held.subarray(0, cut), rest };
+}
+
+/**
+ * Rewrites a header block: drops the fields named in `drop` (case-insensitive, with their
+ * continuation lines) and appends `add` (without CRLF) as the last field.
+ */
+export function rewriteHeader(
+  header: Uint8Array,
+  drop: readonly string[],
+  add: string | undefined,
+): Uint8Array {
+  const text = new TextDecoder("latin1").decode(header);
+  const body = text.endsWith("\r\n\r\n") ? text.slice(0, -2) : text === "\r\n" ? "" : text;
+  const tail = text.endsWith("\r\n\r\n") || text === "\r\n" ? "\r\n" : "";
+  const names = new Set(drop.map((d) => d.toLowerCase()));
+  const lines = body.split(/(?<=\r\n)/);
+  const kept: string[] = [];
+  let dropping = false;
+  for (const line of lines) {
+    if (/^[ \t]/.test(line)) {
+      if (!dropping) kept.push(line);
+      continue;
+    }
+    const name = /^([^:\r\n]+):/.exec(line)?.[1]?.trim().toLowerCase();
+    dropping = name !== undefined && names.has(name);
+    if (!dropping) kept.push(line);
+  }
+  let out = kept.join("");
+  if (add !== undefined) {
+    if (out.length > 0 && !out.endsWith("\r\n")) out += "\r\n";
+    out += `${add}\r\n`;
+  }
+  out += tail;
+  return Uint8Array.from(out, (c) => c.charCodeAt(0));
 }

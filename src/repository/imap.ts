@@ -34,6 +34,8 @@ export interface ImapRuntime {
   readonly dryRun?: boolean;
   /** `utf8foldernames`: folder names are UTF-8 here, modified UTF-7 on the wire. */
   readonly utf8FolderNames?: boolean;
+  /** `filterheaders`: header fields removed from uploaded messages. */
+  readonly filterHeaders?: readonly string[];
 }
 
 /** Opens the repository's connection (lazily) and serves its folders. */
@@ -231,6 +233,7 @@ export class ImapRepository implements Repository {
       client,
       this.#config,
       (broken) => this.#pool.release(client, broken),
+      this.#runtime.filterHeaders,
     );
   }
 

@@ -13,7 +13,7 @@ import type { ImapRepositoryConfig } from "../config/types.ts";
 import { FolderError, MessageError } from "../errors.ts";
 import { imapFlagsToLetters, lettersToImapFlags } from "../sync/flags.ts";
 import { crlfToLf } from "./line_endings.ts";
-import { findMessageId, insertHeaderField } from "./headers.ts";
+import { findMessageId, rewriteHeader, splitHeader } from "./headers.ts";
 import type {
   FlagLetters,
   Folder,
@@ -26,6 +26,29 @@ import type {
   SnapshotWindow,
   StoreResult,
 } from "./folder.ts";
+
+/** A stream of `head` followed by everything of `rest`. */
+function concatStreams(
+  head: Uint8Array,
+  rest: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const reader = rest.getReader();
+  let sentHead = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!sentHead) {
+        sentHead = true;
+        if (head.length > 0) return controller.enqueue(head);
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -50,6 +73,7 @@ export class ImapFolder implements Folder {
   #flags = new Map<number, FlagLetters>();
 
   #release: (broken: boolean) => void;
+  #filterHeaders: readonly string[];
   #broken = false;
 
   constructor(
@@ -57,7 +81,9 @@ export class ImapFolder implements Folder {
     client: ImapClient,
     config: ImapRepositoryConfig,
     release: (broken: boolean) => void,
+    filterHeaders: readonly string[] = [],
   ) {
+    this.#filterHeaders = filterHeaders;
     this.name = name;
     this.#client = client;
     this.#config = config;
@@ -208,13 +234,23 @@ export class ImapFolder implements Folder {
       ? undefined
       : `${Date.now() % 4294967296}-${Math.floor(Math.random() * 10_000_000_000)}`;
     const field = marker === undefined ? undefined : `X-OfflineIMAP: ${marker}`;
+    const filter = this.#filterHeaders;
     try {
+      let message: { size: number; open: () => ReadableStream<Uint8Array> };
+      if (field === undefined && filter.length === 0) {
+        message = { size, open: () => content.openNetwork() };
+      } else {
+        // The header changes (filterheaders, the X-OfflineIMAP marker): read it first, so the
+        // literal's size is known before the APPEND line goes out.
+        const { header, rest } = await splitHeader(content.openNetwork());
+        const rewritten = rewriteHeader(header, filter, field);
+        message = {
+          size: size - header.length + rewritten.length,
+          open: () => concatStreams(rewritten, rest),
+        };
+      }
       const result = await this.#client.append(this.name, {
-        size: field === undefined ? size : size + field.length + 2,
-        open: () =>
-          field === undefined
-            ? content.openNetwork()
-            : content.openNetwork().pipeThrough(insertHeaderField(field)),
+        ...message,
         flags,
         date: content.internalDate,
       });

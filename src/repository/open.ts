@@ -79,6 +79,7 @@ export function openAccount(
     maxConnections: options.singleThread ? 1 : account.remote.maxConnections,
     dryRun: options.dryRun,
     utf8FolderNames: account.utf8FolderNames,
+    filterHeaders: account.filterHeaders,
   });
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
   const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);
