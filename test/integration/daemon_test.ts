@@ -1,0 +1,70 @@
+/**
+ * Running forever: autorefresh cycles, hooks around them, and the signals that end them.
+ */
+
+import assert from "node:assert/strict";
+import { dovecot } from "../_helpers/dovecot.ts";
+import { makeAccount, message, readFolder } from "../_helpers/account.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+Deno.test("autorefresh syncs again after the interval and SIGUSR2 ends the loop cleanly", async () => {
+  const server = await dovecot();
+  const user = server.newUser("daemon");
+  await server.seed(user, "INBOX", message("dm-1"));
+  const account = await makeAccount(server, user);
+  const hookLog = `${account.dir}/hooks.log`;
+  try {
+    const text = await Deno.readTextFile(account.config);
+    await Deno.writeTextFile(
+      account.config,
+      text.replace(
+        "remoterepository = Remote",
+        `remoterepository = Remote\nautorefresh = 0.02\npresynchook = echo "pre $OIMAP_ACCOUNT_NAME $OFFLINEIMAPSYNCMODE" >> ${hookLog}\npostsynchook = echo post >> ${hookLog}`,
+      ),
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, "-c", account.config],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { HOME: "/nonexistent" },
+    }).spawn();
+    try {
+      assert.ok(
+        await waitFor(async () => (await readFolder(`${account.mail}/INBOX`).catch(() => [])).length === 1, 10_000),
+        "first cycle synced",
+      );
+      await server.seed(user, "INBOX", message("dm-2"));
+      assert.ok(
+        await waitFor(async () => (await readFolder(`${account.mail}/INBOX`)).length === 2, 10_000),
+        "a later cycle picked up the new message",
+      );
+      child.kill("SIGUSR2");
+      const status = await child.status;
+      assert.equal(status.code, 0);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await child.output().catch(() => {});
+    }
+    const hooks = (await Deno.readTextFile(hookLog)).trim().split("\n");
+    assert.equal(hooks[0], "pre Test full");
+    assert.ok(hooks.includes("post"), "postsynchook ran");
+    assert.ok(hooks.filter((l) => l.startsWith("pre")).length >= 2, "hooks ran every cycle");
+  } finally {
+    await account.remove();
+  }
+});
