@@ -25,6 +25,9 @@ import {
   UI_NAMES,
 } from "./src/ui/console.ts";
 import type { SyncEvents } from "./src/ui/events.ts";
+import { createMachineUi } from "./src/ui/machine.ts";
+import { openLogFile } from "./src/ui/log_file.ts";
+import { teeEvents } from "./src/ui/tee.ts";
 
 /** Program version (`--version`). */
 export const VERSION = "0.1.0";
@@ -36,7 +39,6 @@ function refuseUnsupported(cli: CliOptions): void {
     [cli.deleteFolder !== undefined, "--delete-folder"],
     [cli.migrateFmd5, "--migrate-fmd5-using-nametrans"],
     [cli.mbnamesPrune, "--mbnames-prune"],
-    [cli.logFile !== undefined, "-l"],
     [cli.syslog, "-s"],
   ];
   for (const [given, flag] of unsupported) {
@@ -114,6 +116,7 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
   // deno-lint-ignore no-console
   const err = io?.err ?? ((t: string) => console.error(t));
   let verbose = false;
+  let closeLog = () => {};
   try {
     const cli = parseArgs(argv);
     verbose = cli.debug !== undefined;
@@ -142,11 +145,17 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     });
     const uiName = chooseUi(cli.ui ?? config.general.ui);
     const debug = new Set(cli.debug ?? []);
-    const events: SyncEvents = createConsoleUi(uiName, {
+    const ui: SyncEvents = uiName === "machineui"
+      ? createMachineUi({ debug, verbose, output: { out, err } })
+      : createConsoleUi(uiName, { debug, verbose, output: { out, err } });
+    const logFile = cli.logFile === undefined ? undefined : openLogFile(cli.logFile, {
       debug,
       verbose,
-      output: { out, err },
+      version: VERSION,
+      argv,
     });
+    closeLog = () => logFile?.close();
+    const events = logFile ? teeEvents(ui, logFile.events) : ui;
     for (const warning of [...cli.warnings, ...warnings]) events.warning(warning);
     const dryRun = cli.dryRun || config.general.dryRun;
     let errors = 0;
@@ -221,6 +230,8 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     const e = error instanceof Error ? error : new Error(String(error));
     for (const line of formatError(e, verbose)) err(line);
     return e instanceof ConfigError ? e.exitCode : 1;
+  } finally {
+    closeLog();
   }
 }
 

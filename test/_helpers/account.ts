@@ -67,6 +67,7 @@ remoteuser = ${user}
 remotepass = ${server.password}
 ${options.remote ?? ""}
 `,
+    { mode: 0o600 },
   );
   return {
     dir,
