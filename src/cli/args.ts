@@ -328,6 +328,30 @@ export function applyOverrides(ini: IniFile, cli: CliOptions): void {
   }
 }
 
+/** Result of {@link normalizeUiName}. */
+export interface UiName {
+  /** Lower-cased, last dotted component: `ttyui`, `basic`, ... (not validated). */
+  readonly name: string;
+  /** Set for an old dotted name (`TTY.TTYUI`), as OfflineIMAP warns about them. */
+  readonly warning?: string;
+}
+
+/**
+ * Normalises a UI name from `-u` or `[general] ui` as OfflineIMAP does: a dotted old name
+ * (`TTY.TTYUI`, `Noninteractive.Basic`, `Curses.Blinkenlights`, `Machine.MachineUI`) keeps
+ * only its last component, with a warning; the result is lower-cased (names are case
+ * insensitive). Whether the name exists is for the caller to decide.
+ */
+export function normalizeUiName(value: string): UiName {
+  const parts = value.split(".");
+  const name = (parts[parts.length - 1] as string).toLowerCase();
+  if (parts.length === 1) return { name };
+  return {
+    name,
+    warning: `UI name "${value}" is an old name: write "${name}" instead`,
+  };
+}
+
 /** optparse's `_match_abbrev`: exact name, else the only long option it is a prefix of. */
 function matchLong(opt: string): string {
   const longs = FLAGS.flatMap((f) => f.names).filter((n) => n.startsWith("--"));

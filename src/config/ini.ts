@@ -166,6 +166,14 @@ export function parseIni(text: string, path: string): IniFile {
       sectionLines.set(name, lineNo);
       continue;
     }
+    // Python reports these as a key before any section or as a line without delimiter.
+    if (stripped.startsWith("[") && !stripped.includes("]") && !OPTION_RE.test(stripped)) {
+      fail(
+        lineNo,
+        `section header "${shorten(stripped)}" has no closing "]"`,
+        `Write the header as ${shorten(stripped)}]`,
+      );
+    }
     if (current === undefined) {
       fail(
         lineNo,

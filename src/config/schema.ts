@@ -1,11 +1,13 @@
 /**
  * Turns a parsed `~/.offlineimaprc` ({@link IniFile}) into the typed {@link Config}, with
- * OfflineIMAP's defaults and conversions (config-options.md §4–§9, DECISIONS.md).
+ * OfflineIMAP's defaults, conversions and cross-option rules (config-options.md §4–§10,
+ * DECISIONS.md).
  *
  * Only the active accounts (`-a`, else `[general] accounts`) and their repositories are read, as
- * OfflineIMAP only reads what it uses. Every option found in those sections is accounted for:
- * implemented, refused as "not supported yet" when it would change what a sync does, or reported
- * in the returned warnings (obsolete, misplaced, unknown). Nothing here prints.
+ * OfflineIMAP only reads what it uses. Every option found in those sections is accounted for
+ * (see `_options.ts`): implemented, refused as "not supported yet", or reported in the returned
+ * warnings (obsolete, misplaced, unknown). Python-valued options go through `expressions.ts`.
+ * Nothing here prints.
  *
  * @module
  */
@@ -17,22 +19,43 @@ import type {
   GeneralConfig,
   ImapRepositoryConfig,
   MaildirRepositoryConfig,
+  MbnamesConfig,
+  MbnamesItem,
   PasswordSource,
   RepositoryCommon,
   RepositoryConfig,
 } from "./types.ts";
-import {
-  DEFAULT_SECTION,
-  type IniFile,
-  parsePyBoolean,
-  parsePyFloat,
-  parsePyInt,
-  pyStrip,
-  referencedNames,
-} from "./ini.ts";
+import { DEFAULT_SECTION, type IniFile, parsePyInt, pyStrip, referencedNames } from "./ini.ts";
 import { expandPath, expandUser, type PathEnv } from "./load.ts";
+import {
+  type CheckContext,
+  checkDefaultSection,
+  checkOptions,
+  checkSectionNames,
+  ignoredMessage,
+  type Kind,
+  where,
+} from "./_options.ts";
+import {
+  compileCopyIgnore,
+  compileFolderFilter,
+  compileFolderSort,
+  compileIntEval,
+  compileMbnamesFilter,
+  compileMbnamesSortKey,
+  compileNametrans,
+  compileOAuth2Eval,
+  compileStringEval,
+  evaluateString,
+  evaluateStringList,
+  type ExpressionContext,
+  type ExpressionHooks,
+  type ExpressionSite,
+  processHooks,
+} from "./expressions.ts";
+import { insecureFileWarning } from "./passwords.ts";
 
-/** Options of {@link resolveConfig}, from the command line. */
+/** Options of {@link resolveConfig}, from the command line and the environment. */
 export interface ResolveOptions {
   /** `-a`, already split: the accounts to sync instead of `[general] accounts`. */
   readonly accounts?: readonly string[];
@@ -41,10 +64,31 @@ export interface ResolveOptions {
    * of these" and `folderincludes` with `[]` (config-options.md §3).
    */
   readonly folders?: readonly string[];
+  /**
+   * True when the caller writes the `[mbnames]` files (`src/mbnames.ts`); until then
+   * `enabled = yes` is refused rather than silently ignored.
+   */
+  readonly mbnames?: boolean;
   /** Environment and directory for path expansion; defaults to the process's. */
   readonly env?: PathEnv;
-  /** Whether a path is an existing regular file (for `sslcacertfile`); defaults to a stat. */
+  /** Whether a path is an existing regular file (CA, client certificate, pythonfile). */
   readonly isFile?: (path: string) => boolean;
+  /** Permission bits of a file, or null when unknown (config file check); defaults to a stat. */
+  readonly fileMode?: (path: string) => number | null;
+  /** The current time, for `maxage`; defaults to now. */
+  readonly now?: Date;
+  /**
+   * The outside world for Python expressions (environment, files, commands, the `pythonfile`
+   * bridge of `pythonfile.ts`). Defaults to this process without a `pythonfile` bridge, with
+   * `env` as the environment and notes added to the warnings.
+   */
+  readonly expressionHooks?: ExpressionHooks;
+  /**
+   * Receives the notes of Python expressions that first run after {@link resolveConfig}
+   * returned (e.g. `remotepasseval` using `subprocess` without importing it, evaluated at
+   * connection time). Without it they are appended to the returned `warnings` array.
+   */
+  readonly lateWarning?: (message: string) => void;
 }
 
 /** Result of {@link resolveConfig}. */
@@ -52,153 +96,36 @@ export interface ResolvedConfig {
   readonly config: Config;
   /** One line each, for the UI to show; ignored or misplaced options and similar. */
   readonly warnings: string[];
-}
-
-/** Where an expression option was found, for {@link compileExpressionOption}'s messages. */
-export interface ExpressionSite {
-  /** Section that was read (`Repository <name>`). */
-  readonly section: string;
-  /** Section the text was written in (the same, or `DEFAULT`). */
-  readonly writtenIn: string;
-  /** Configuration file. */
-  readonly path: string;
-  /** Line of the option, or undefined when set with `-k`. */
-  readonly line?: number;
+  /**
+   * Ends the `python3` child that runs the `pythonfile` (started on the first call into it);
+   * call it once the configuration is no longer used, or the process cannot exit. No-op
+   * without a `pythonfile` or with `expressionHooks`.
+   */
+  close(): Promise<void>;
 }
 
 /** Mechanisms OfflineIMAP accepts in `auth_mechanisms`, and its default order. */
 export const AUTH_MECHANISMS: readonly string[] = "GSSAPI XOAUTH2 CRAM-MD5 PLAIN LOGIN".split(" ");
 
-type Kind = "general" | "mbnames" | "account" | "maildir" | "imap";
-/**
- * `implemented`: read by this module, or needing no action. `unsupported`: would change what a
- * sync does, so refused unless `harmless` says the value is the no-op one. `ignored`: no effect
- * (often in OfflineIMAP too), so a warning unless `harmless`.
- */
-type Status = "implemented" | "unsupported" | "ignored";
+/** `keepalive` when `idlefolders` is set and `keepalive` is not: 29 minutes, as OfflineIMAP. */
+export const IDLE_KEEPALIVE = 29 * 60;
 
-interface OptionRule {
-  readonly kinds: readonly Kind[];
-  readonly status: Status;
-  readonly keys: readonly string[];
-  /** True when this value is the default/no-op one, so accepting it changes nothing. */
-  readonly harmless?: (value: string) => boolean;
-  /** Why, for the message. */
-  readonly note?: string;
-}
-
-const EXPRESSIONS_LATER = "Python expressions are not supported yet";
-
-/**
- * Every option config-options.md lists, by section kind: the one table that decides what
- * happens to an option found in the file. Options of a kind not listed here are unknown there.
- */
-const OPTION_RULES: readonly OptionRule[] = [
-  rule("general", "implemented", "accounts metadata ui fsync maxsyncaccounts socktimeout dry-run"),
-  // We never use a keyring, which is what ignore-keyring asks for.
-  rule("general", "implemented", "ignore-keyring"),
-  rule("general", "unsupported", "pythonfile", { note: EXPRESSIONS_LATER }),
-  rule("general maildir", "unsupported", "utime_from_header filename_use_mail_timestamp", {
-    harmless: isFalse,
-  }),
-  rule("general", "unsupported", "update-keyring", {
-    harmless: isFalse,
-    note: "there is no keyring support",
-  }),
-  rule("general", "ignored", "ignore-readonly", {
-    harmless: isFalse,
-    note: "warnings about read-only folders are always shown",
-  }),
-  rule("mbnames", "unsupported", "enabled", { harmless: isFalse }),
-  // Only read when mbnames is enabled, which is refused above.
-  rule("mbnames", "implemented", "filename header peritem sep footer incremental folderfilter"),
-  rule("mbnames", "implemented", "sort_keyfunc"),
-  rule("account", "implemented", "localrepository remoterepository"),
-  rule("account", "implemented", "status_backend max_delete_ratio"),
-  rule("account", "unsupported", "autorefresh", {
-    // OfflineIMAP forces negative values to 0 (off).
-    harmless: (v) => (parsePyFloat(v) ?? NaN) <= 0,
-    note: "for periodic syncs, run offlineimap -o from cron or a systemd timer",
-  }),
-  rule("account", "unsupported", "quick", {
-    harmless: isZero,
-    note: "quick mode (-q) is not supported yet",
-  }),
-  rule("account", "unsupported", "presynchook postsynchook filterheaders proxy authproxy", {
-    harmless: isEmpty,
-  }),
-  rule("account", "unsupported", "maxsize maxage"),
-  rule("account", "unsupported", "maildir-windows-compatible synclabels utf8foldernames", {
-    harmless: isFalse,
-  }),
-  rule("account", "ignored", "labelsheader ignorelabels", {
-    note: "it has no effect without synclabels",
-  }),
-  rule("account", "ignored", "skipsleep", {
-    note: "it is internal to OfflineIMAP, not a configuration option",
-  }),
-  rule("maildir imap", "implemented", "type readonly createfolders sync_deletes"),
-  rule("maildir imap", "implemented", "nametrans folderfilter"),
-  rule("maildir imap", "unsupported", "folderincludes", { harmless: isEmptyList }),
-  rule("maildir imap", "unsupported", "dynamic_folderfilter", { harmless: isFalse }),
-  rule("maildir imap", "unsupported", "startdate"),
-  rule("maildir", "implemented", "localfolders sep"),
-  rule("maildir", "unsupported", "restoreatime", { harmless: isFalse }),
-  rule("maildir", "unsupported", [..."abcdefghijklmnopqrstuvwxyz"].map((c) => `customflag_${c}`)),
-  rule("maildir", "ignored", "foldersort", {
-    note: "only IMAP repositories sort folders (OfflineIMAP ignores it too)",
-  }),
-  rule("maildir", "ignored", "maxconnections", {
-    note: "Maildir folders are synced one after the other",
-  }),
-  rule("imap", "implemented", "remotehost remoteport ssl starttls sslcacertfile cert_fingerprint"),
-  rule("imap", "implemented", "remoteuser remotepass remotepassfile remote_identity"),
-  rule("imap", "implemented", "allow_plaintext_auth auth_mechanisms reference expunge"),
-  rule("imap", "implemented", "maxconnections"),
-  rule("imap", "unsupported", "remotehosteval remoteporteval remoteusereval remotepasseval", {
-    note: EXPRESSIONS_LATER,
-  }),
-  rule("imap", "unsupported", "copy_ignore_eval newmail_hook foldersort", {
-    note: EXPRESSIONS_LATER,
-  }),
-  rule("imap", "unsupported", "oauth2_client_id oauth2_client_secret oauth2_refresh_token"),
-  rule("imap", "unsupported", "oauth2_client_id_eval oauth2_client_secret_eval"),
-  rule("imap", "unsupported", "oauth2_refresh_token_eval oauth2_access_token"),
-  rule("imap", "unsupported", "oauth2_access_token_eval oauth2_request_url"),
-  rule("imap", "unsupported", "sslclientcert sslclientkey ssl_version ipv6"),
-  rule("imap", "unsupported", "preauthtunnel transporttunnel", { harmless: isEmpty }),
-  rule("imap", "unsupported", "tls_level", { harmless: (v) => v === "tls_compat" }),
-  rule("imap", "unsupported", "idlefolders", { harmless: isEmptyList }),
-  rule("imap", "unsupported", "usecompression subscribedonly decodefoldernames", {
-    harmless: isFalse,
-  }),
-  rule("imap", "ignored", "holdconnectionopen keepalive", {
-    harmless: (v) => isFalse(v) || isZero(v),
-    note: "it has no effect without autorefresh",
-  }),
-  rule("imap", "ignored", "singlethreadperfolder", {
-    harmless: isFalse,
-    note: "messages of a folder are copied in order anyway",
-  }),
-  rule("imap", "ignored", "retrycount", {
-    note: "not supported yet: a fetch interrupted by a broken connection is not retried",
-  }),
-  rule("imap", "ignored", "realdelete trashfolder spamfolder", {
-    note: "it is an obsolete Gmail option without effect (in OfflineIMAP too)",
-  }),
-  rule("imap", "ignored", "sep", { note: "IMAP repositories use the server's separator" }),
-  rule("maildir imap", "ignored", "remotefile", {
-    note:
-      'it is not an option (a typo in OfflineIMAP\'s sample file): did you mean "remotepassfile"?',
-  }),
-];
-
-const KIND_LABEL: Readonly<Record<Kind, string>> = {
-  general: "[general]",
-  mbnames: "[mbnames]",
-  account: "[Account ...]",
-  maildir: "Maildir [Repository ...]",
-  imap: "IMAP [Repository ...]",
+const GMAIL_HOST = "imap.gmail.com";
+const GMAIL_TOKEN_URL = "https://accounts.google.com/o/oauth2/token";
+const LOCAL_TYPES = ["Maildir", "GmailMaildir", "IMAP"];
+const REMOTE_TYPES = ["IMAP", "Gmail"];
+/** `time.strptime(value, "%Y-%m-%d")`: Python's %m and %d accept unpadded numbers. */
+const DATE_RE = /^(\d{4})-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])$/;
+/** An IMAP keyword is an atom: no spaces, specials or controls, and not a `\System` flag. */
+// deno-lint-ignore no-control-regex
+const KEYWORD_RE = /^[^\s(){%*"\\\]\x00-\x1f\x7f]+$/;
+const TLS_LEVELS = ["tls_compat", "tls_no_ssl", "tls_secure"];
+const SSL_VERSIONS: Readonly<Record<string, ImapRepositoryConfig["tlsMinVersion"] | "ssl">> = {
+  tls1: "TLSv1",
+  "tls1_1": "TLSv1.1",
+  "tls1_2": "TLSv1.2",
+  ssl3: "ssl",
+  ssl23: undefined,
 };
 
 /**
@@ -207,9 +134,10 @@ const KIND_LABEL: Readonly<Record<Kind, string>> = {
  * Throws {@link ConfigError} (exit code 1) for: a missing `[general]` or `accounts` (unless
  * `-a` is given), an active account without an `[Account <name>]` section (`The account "<x>"
  * does not exist`, before anything else is resolved), a missing repository section or required
- * option, a value of the wrong type or range, a repository type that is unknown or not supported
- * yet, and options that are not supported yet (`Option "<key>" in section "<section>" is not
- * supported yet`) unless their value is the no-op one.
+ * option, a value of the wrong type or range, an unknown repository type, a forbidden
+ * combination (both tunnels, `tls_level` without `ssl_version`, `maxage` with `startdate` or an
+ * IMAP local repository, ...), and options that are not supported yet (`Option "<key>" in
+ * section "<section>" is not supported yet`) unless their value is the no-op one.
  */
 export function resolveConfig(
   ini: IniFile,
@@ -223,11 +151,37 @@ export function resolveConfig(
     env: opts.env ?? { vars: Deno.env.toObject(), cwd: Deno.cwd() },
     warnings: [],
     referenced: referencedNames(ini),
+    expr: {},
   };
   checkSectionNames(ctx);
   checkDefaultSection(ctx);
-  if (ini.hasSection("mbnames")) checkOptions(ctx, "mbnames", "mbnames");
   const general = resolveGeneral(ctx);
+  let resolved = false;
+  const warn = (warning: string) => {
+    if (resolved && opts.lateWarning) opts.lateWarning(warning);
+    else ctx.warnings.push(warning);
+  };
+  const own = opts.expressionHooks === undefined
+    ? processHooks(ctx.env.vars, warn, general.pythonFile)
+    : undefined;
+  ctx.expr = { pythonFile: general.pythonFile, hooks: opts.expressionHooks ?? own?.hooks };
+  const close = () => own?.close() ?? Promise.resolve();
+  try {
+    return resolveAccounts(ctx, general, close, () => resolved = true);
+  } catch (error) {
+    // A pythonfile child started by a compiled expression must not outlive the failure.
+    void close();
+    throw error;
+  }
+}
+
+function resolveAccounts(
+  ctx: Context,
+  general: GeneralConfig,
+  close: () => Promise<void>,
+  done: () => void,
+): ResolvedConfig {
+  const { ini, opts, path } = ctx;
   const names = opts.accounts ?? general.accounts;
   const existing = ini.sections().filter((s) => s.startsWith("Account ")).map((s) => s.slice(8));
   for (const name of names) {
@@ -239,11 +193,18 @@ export function resolveConfig(
       });
     }
   }
+  const mbnames = resolveMbnames(ctx);
   const accounts = new Map<string, AccountConfig>();
   for (const name of names) {
     if (!accounts.has(name)) accounts.set(name, resolveAccount(ctx, name));
   }
-  return { config: { path, general, accounts }, warnings: ctx.warnings };
+  checkConfigPermissions(ctx, accounts);
+  done();
+  return {
+    config: { path, general: mbnames ? { ...general, mbnames } : general, accounts },
+    warnings: ctx.warnings,
+    close,
+  };
 }
 
 /**
@@ -255,45 +216,44 @@ export function splitAccountList(value: string): string[] {
 }
 
 /**
- * Compiles a Python-valued repository option (`nametrans`, `folderfilter`).
- *
- * This is the single place where the Python-expression compiler plugs in. Until then it throws
- * {@link ConfigError} `Option "<option>" in section "<section>" is not supported yet`.
+ * Resolves `maxage` as OfflineIMAP does: `YYYY-MM-DD` (year ≥ 1900, not in the future) or a
+ * whole number of days ≥ 1 counted back from `now` in local time. Returns the cut-off day as
+ * midnight UTC. Throws {@link ConfigError} naming the option for anything else.
  */
-export function compileExpressionOption(
-  option: "nametrans",
-  source: string,
-  site: ExpressionSite,
-): (name: string) => string;
-export function compileExpressionOption(
-  option: "folderfilter",
-  source: string,
-  site: ExpressionSite,
-): (name: string) => boolean;
-export function compileExpressionOption(
-  option: "nametrans" | "folderfilter",
-  _source: string,
-  site: ExpressionSite,
-): ((name: string) => string) | ((name: string) => boolean) {
-  const where = site.line === undefined
-    ? "set on the command line"
-    : `line ${site.line} of "${site.path}"`;
-  throw new ConfigError(
-    `Option "${option}" in section "${site.writtenIn}" is not supported yet`,
-    {
-      hint: `${EXPRESSIONS_LATER}; remove it (${where}) to sync every folder under its own name`,
-    },
-  );
+export function parseMaxAge(value: string, section: string, now: Date): Date {
+  const date = parseDate(value);
+  if (date !== undefined) {
+    const [year, month, day] = date;
+    if (year < 1900) {
+      throw new ConfigError(
+        `Cannot read option "maxage" in section "${section}": year ${year} is before 1900`,
+      );
+    }
+    if (new Date(year, month - 1, day).getTime() > now.getTime()) {
+      throw new ConfigError(
+        `Cannot read option "maxage" in section "${section}": ${formatDate(date)} is in the ` +
+          "future",
+        { hint: "Write a past date (YYYY-MM-DD) or a number of days" },
+      );
+    }
+    return new Date(Date.UTC(year, month - 1, day));
+  }
+  const days = parsePyInt(value);
+  if (days === undefined || days < 1) {
+    throw new ConfigError(
+      `Cannot read option "maxage" in section "${section}": "${value}" is neither a number of ` +
+        "days (1 or more) nor a date (YYYY-MM-DD)",
+      { hint: "Write maxage = 30 for the last 30 days, or maxage = 2024-01-31" },
+    );
+  }
+  const then = new Date(now.getTime() - days * 86_400_000);
+  return new Date(Date.UTC(then.getFullYear(), then.getMonth(), then.getDate()));
 }
 
-interface Context {
-  readonly ini: IniFile;
-  readonly path: string;
+interface Context extends CheckContext {
   readonly opts: ResolveOptions;
   readonly env: PathEnv;
-  readonly warnings: string[];
-  /** Names used as `%(name)s`: helper options that must not be called unknown. */
-  readonly referenced: Set<string>;
+  expr: ExpressionContext;
 }
 
 function resolveGeneral(ctx: Context): GeneralConfig {
@@ -317,6 +277,10 @@ function resolveGeneral(ctx: Context): GeneralConfig {
   if (maxSyncAccounts < 1) {
     throw badValue(ctx, section, "maxsyncaccounts", `${maxSyncAccounts} is less than 1`);
   }
+  // Type-checked even though nothing depends on them, as OfflineIMAP reads them.
+  ini.getBoolean(section, "ignore-keyring", false);
+  ini.getBoolean(section, "utime_from_header", false);
+  ini.getBoolean(section, "filename_use_mail_timestamp", false);
   return {
     accounts,
     metadata: expandPath(metadata, { vars: true, absolute: true, env: ctx.env }),
@@ -326,8 +290,63 @@ function resolveGeneral(ctx: Context): GeneralConfig {
     // OfflineIMAP only sets a timeout when the value is positive.
     sockTimeout: Math.max(0, ini.getInt(section, "socktimeout", 0)),
     dryRun: ini.getBoolean(section, "dry-run", false),
-    ignoreReadonly: false,
+    pythonFile: existingFile(ctx, section, "pythonfile", "Python file"),
+    ignoreReadonly: ini.getBoolean(section, "ignore-readonly", false),
   };
+}
+
+/** OfflineIMAP reads peritem, header, sep, footer and filename whenever the section exists. */
+function resolveMbnames(ctx: Context): MbnamesConfig | undefined {
+  const { ini } = ctx;
+  const section = "mbnames";
+  if (!ini.hasSection(section)) return undefined;
+  checkOptions(ctx, "mbnames", section);
+  for (const key of ["filename", "header", "peritem", "sep", "footer"]) {
+    if (!ini.has(section, key)) {
+      const error = missingOption(ctx, section, key);
+      throw new ConfigError(error.message, {
+        hint: `OfflineIMAP reads it whenever [mbnames] exists, even with enabled = no: ${
+          error.hint?.charAt(0).toLowerCase()
+        }${error.hint?.slice(1)}, or remove the section`,
+      });
+    }
+  }
+  const incremental = ini.getBoolean(section, "incremental", false);
+  if (!ini.getBoolean(section, "enabled", false)) return undefined;
+  if (!ctx.opts.mbnames) {
+    throw new ConfigError('Option "enabled" in section "mbnames" is not supported yet', {
+      hint: `Writing the mbnames file is not supported yet. Set enabled = no (${
+        where(ctx, section, "enabled")
+      }) or keep using OfflineIMAP`,
+    });
+  }
+  const site = (key: string) => siteOf(ctx, section, key);
+  const filterSource = ini.get(section, "folderfilter");
+  const sortSource = ini.get(section, "sort_keyfunc");
+  return {
+    filename: expandPath(ini.get(section, "filename") as string, {
+      vars: true,
+      absolute: true,
+      env: ctx.env,
+    }),
+    header: evaluateString(ini.get(section, "header") as string, site("header"), ctx.expr),
+    sep: evaluateString(ini.get(section, "sep") as string, site("sep"), ctx.expr),
+    footer: evaluateString(ini.get(section, "footer") as string, site("footer"), ctx.expr),
+    peritem: ini.get(section, "peritem", { raw: true }) as string,
+    incremental,
+    folderFilter: filterSource === undefined
+      ? () => true
+      : compileMbnamesFilter(filterSource, site("folderfilter"), ctx.expr),
+    compare: sortSource === undefined
+      ? compareMbnamesItems
+      : compileMbnamesSortKey(sortSource, site("sort_keyfunc"), ctx.expr),
+  };
+}
+
+/** OfflineIMAP's default sort key `(accountname, foldername)`, compared by code point. */
+function compareMbnamesItems(a: MbnamesItem, b: MbnamesItem): number {
+  return compareCodePoints(a.accountname, b.accountname) ||
+    compareCodePoints(a.foldername, b.foldername);
 }
 
 function resolveAccount(ctx: Context, name: string): AccountConfig {
@@ -359,19 +378,103 @@ function resolveAccount(ctx: Context, name: string): AccountConfig {
       "Use a fraction such as 0.5; 1 disables the guard against mass deletion",
     );
   }
+  const local = resolveRepository(ctx, name, localName, "local");
+  const remote = resolveRepository(ctx, name, remoteName, "remote") as ImapRepositoryConfig;
+
+  const maxAge = resolveMaxAge(ctx, section, local, remote);
+  let quick = ini.getInt(section, "quick", 0);
+  // OfflineIMAP treats every negative value as "always quick".
+  if (quick < 0) quick = -1;
+  if (quick !== 0 && (maxAge !== undefined || local.startDate || remote.startDate)) {
+    ctx.warnings.push(
+      `Quick syncs (-q, quick) are not supported with ${
+        maxAge === undefined ? "startdate" : "maxage"
+      }: every sync of account "${name}" is a full sync`,
+    );
+    quick = 0;
+  }
+  const maxSize = ini.getInt(section, "maxsize");
+  if (maxSize !== undefined && maxSize < 1) {
+    throw badValue(
+      ctx,
+      section,
+      "maxsize",
+      `${maxSize} is less than 1`,
+      "Write a size in bytes, or remove the option for no limit",
+    );
+  }
+  const filterHeaders = ini.get(section, "filterheaders");
   return {
     name,
-    local: resolveRepository(ctx, name, localName, "local"),
-    remote: resolveRepository(ctx, name, remoteName, "remote") as ImapRepositoryConfig,
+    local,
+    remote,
     statusBackend,
     maxDeleteRatio,
-    // Placeholders until these options are implemented (they are refused as unsupported).
-    autorefresh: 0,
-    quick: 0,
-    maildirWindowsCompatible: false,
-    utf8FolderNames: false,
-    filterHeaders: [],
+    autorefresh: resolveAutorefresh(ctx, section),
+    quick,
+    preSyncHook: ini.get(section, "presynchook") || undefined,
+    postSyncHook: ini.get(section, "postsynchook") || undefined,
+    maxSize,
+    maxAge,
+    maildirWindowsCompatible: ini.getBoolean(section, "maildir-windows-compatible", false),
+    utf8FolderNames: ini.getBoolean(section, "utf8foldernames", false),
+    filterHeaders: filterHeaders === undefined
+      ? []
+      : filterHeaders.split(/\s*,\s*/).filter((h) => h !== ""),
   };
+}
+
+function resolveAutorefresh(ctx: Context, section: string): number {
+  const minutes = ctx.ini.getFloat(section, "autorefresh", 0);
+  if (Number.isNaN(minutes) || minutes === Infinity) {
+    throw badValue(
+      ctx,
+      section,
+      "autorefresh",
+      `"${ctx.ini.get(section, "autorefresh")}" is not a number of minutes`,
+      "Write the minutes between syncs, e.g. 5 or 0.5",
+    );
+  }
+  if (minutes < 0) {
+    ctx.warnings.push(
+      `Option "autorefresh" in section "${section}" (${
+        where(ctx, section, "autorefresh")
+      }) is negative: autorefresh is off`,
+    );
+    return 0;
+  }
+  return minutes;
+}
+
+function resolveMaxAge(
+  ctx: Context,
+  section: string,
+  local: RepositoryConfig,
+  remote: ImapRepositoryConfig,
+): Date | undefined {
+  const value = ctx.ini.get(section, "maxage");
+  if (value === undefined) return undefined;
+  if (local.type === "IMAP") {
+    throw new ConfigError(
+      `Option "maxage" in section "${section}" is not supported on IMAP-to-IMAP sync`,
+      { hint: `Remove it (${where(ctx, section, "maxage")}): the local repository is IMAP` },
+    );
+  }
+  const withStart = [local, remote].find((r) => r.startDate !== undefined);
+  if (withStart !== undefined) {
+    throw new ConfigError(
+      `Options "maxage" in section "${section}" and "startdate" in section "Repository ${withStart.name}" cannot be used together`,
+      { hint: "Keep one of them" },
+    );
+  }
+  try {
+    return parseMaxAge(value, section, ctx.opts.now ?? new Date());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.message, {
+      hint: `${error.hint ?? "Fix it"} (${where(ctx, section, "maxage")})`,
+    });
+  }
 }
 
 function resolveRepository(
@@ -394,30 +497,20 @@ function resolveRepository(
     throw missingOption(ctx, section, "type", role === "local" ? "Maildir" : "IMAP");
   }
   const type = pyStrip(rawType);
-  const wanted = role === "local" ? "Maildir" : "IMAP";
-  const later: Readonly<Record<string, string>> = role === "local"
-    ? {
-      GmailMaildir: "Use type = Maildir (Gmail labels are then not synced)",
-      IMAP: "IMAP-to-IMAP sync is not supported yet: the local repository must be a Maildir",
-    }
-    : { Gmail: "Use type = IMAP with remotehost = imap.gmail.com (labels are then not synced)" };
-  const laterHint = later[type];
-  if (laterHint !== undefined) {
-    throw new ConfigError(
-      `Repository type "${type}" in section "${section}" is not supported yet`,
-      { hint: laterHint },
-    );
-  }
-  if (type !== wanted) {
+  const allowed = role === "local" ? LOCAL_TYPES : REMOTE_TYPES;
+  if (!allowed.includes(type)) {
+    const cased = allowed.find((t) => t.toLowerCase() === type.toLowerCase());
     throw badValue(
       ctx,
       section,
       "type",
       `"${type}" is not a valid type for ${role} repositories (account "${account}")`,
-      `Use type = ${wanted} (case sensitive)`,
+      cased === undefined
+        ? `Use one of: ${allowed.join(", ")}`
+        : `Types are case sensitive: write type = ${cased}`,
     );
   }
-  const kind = type === "Maildir" ? "maildir" : "imap";
+  const kind: Kind = type === "Maildir" || type === "GmailMaildir" ? "maildir" : "imap";
   const folders = role === "remote" ? ctx.opts.folders : undefined;
   checkOptions(
     ctx,
@@ -425,39 +518,46 @@ function resolveRepository(
     section,
     folders ? new Set(["folderfilter", "folderincludes"]) : new Set(),
   );
-  const common = resolveCommon(ctx, name, section, folders);
+  const common = resolveCommon(ctx, name, section, kind, folders);
   return kind === "maildir"
-    ? resolveMaildir(ctx, section, common)
-    : resolveImap(ctx, section, common);
+    ? resolveMaildir(ctx, section, common, type === "GmailMaildir")
+    : resolveImap(ctx, section, common, type === "Gmail");
 }
 
 function resolveCommon(
   ctx: Context,
   name: string,
   section: string,
+  kind: Kind,
   folders: readonly string[] | undefined,
 ): RepositoryCommon {
   const { ini } = ctx;
-  const site = (key: string): ExpressionSite => ({
-    section,
-    writtenIn: ini.ownKeys(section).includes(key) ? section : DEFAULT_SECTION,
-    path: ctx.path,
-    line: ini.line(section, key),
-  });
+  const site = (key: string) => siteOf(ctx, section, key);
   const nametransSource = ini.get(section, "nametrans");
   let folderFilterSource = ini.get(section, "folderfilter");
+  let folderIncludesSource = ini.get(section, "folderincludes");
   let folderFilter: (name: string) => boolean = () => true;
+  let folderIncludes: string[] = [];
   if (folders !== undefined) {
     const list = [...folders];
     folderFilterSource = `lambda f: f in [${list.map(pythonRepr).join(", ")}]`;
     folderFilter = (folder) => list.includes(folder);
-  } else if (folderFilterSource !== undefined) {
-    folderFilter = compileExpressionOption(
-      "folderfilter",
-      folderFilterSource,
-      site("folderfilter"),
-    );
+    folderIncludesSource = "[]";
+  } else {
+    if (folderFilterSource !== undefined) {
+      folderFilter = compileFolderFilter(folderFilterSource, site("folderfilter"), ctx.expr);
+    }
+    if (folderIncludesSource !== undefined) {
+      folderIncludes = evaluateStringList(
+        folderIncludesSource,
+        site("folderincludes"),
+        ctx.expr,
+      );
+    }
   }
+  // Only IMAP repositories sort folders (a Maildir's foldersort is warned about and ignored).
+  const folderSortSource = kind === "imap" ? ini.get(section, "foldersort") : undefined;
+  const startDate = ini.get(section, "startdate");
   return {
     name,
     readonly: ini.getBoolean(section, "readonly", false),
@@ -465,19 +565,40 @@ function resolveCommon(
     syncDeletes: ini.getBoolean(section, "sync_deletes", true),
     nametrans: nametransSource === undefined
       ? (folder) => folder
-      : compileExpressionOption("nametrans", nametransSource, site("nametrans")),
+      : compileNametrans(nametransSource, site("nametrans"), ctx.expr),
     folderFilter,
     nametransSource,
     folderFilterSource,
-    folderIncludes: [],
-    dynamicFolderFilter: false,
+    folderIncludes,
+    folderIncludesSource,
+    folderSort: folderSortSource === undefined
+      ? undefined
+      : compileFolderSort(folderSortSource, site("foldersort"), ctx.expr),
+    folderSortSource,
+    dynamicFolderFilter: ini.getBoolean(section, "dynamic_folderfilter", false),
+    startDate: startDate === undefined ? undefined : resolveStartDate(ctx, section, startDate),
   };
+}
+
+function resolveStartDate(ctx: Context, section: string, value: string): string {
+  const date = parseDate(value);
+  if (date === undefined) {
+    throw badValue(
+      ctx,
+      section,
+      "startdate",
+      `"${value}" is not a date (YYYY-MM-DD)`,
+      "Write startdate = 2024-01-31",
+    );
+  }
+  return formatDate(date);
 }
 
 function resolveMaildir(
   ctx: Context,
   section: string,
   common: RepositoryCommon,
+  gmail: boolean,
 ): MaildirRepositoryConfig {
   const { ini } = ctx;
   const localFolders = ini.get(section, "localfolders");
@@ -505,27 +626,62 @@ function resolveMaildir(
     );
   }
   warnIfQuoted(ctx, section, "sep");
+  // The repository's own value, else [general]'s (OfflineIMAP's getdefaultboolean order).
+  const inherited = (key: string) =>
+    ini.ownKeys(section).includes(key) || !ini.has("general", key)
+      ? ini.getBoolean(section, key, false)
+      : ini.getBoolean("general", key, false);
   return {
     ...common,
     type: "Maildir",
+    ...(gmail ? { declaredType: "GmailMaildir" as const } : {}),
     localFolders: expandPath(localFolders, { vars: true, absolute: true, env: ctx.env }),
     sep,
-    restoreAtime: false,
-    utimeFromHeader: false,
-    filenameUseMailTimestamp: false,
-    customFlags: {},
+    restoreAtime: ini.getBoolean(section, "restoreatime", false),
+    utimeFromHeader: inherited("utime_from_header"),
+    filenameUseMailTimestamp: inherited("filename_use_mail_timestamp"),
+    customFlags: resolveCustomFlags(ctx, section),
   };
+}
+
+function resolveCustomFlags(ctx: Context, section: string): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (const key of ctx.ini.keys(section)) {
+    const letter = /^customflag_([a-z])$/.exec(key)?.[1];
+    if (letter === undefined) continue;
+    const keyword = pyStrip(ctx.ini.get(section, key) ?? "");
+    if (!KEYWORD_RE.test(keyword)) {
+      throw badValue(
+        ctx,
+        section,
+        key,
+        `"${keyword}" is not an IMAP keyword`,
+        "Write one keyword such as $Label1 (no spaces, quotes or backslash)",
+      );
+    }
+    flags[letter] = keyword;
+  }
+  return flags;
 }
 
 function resolveImap(
   ctx: Context,
   section: string,
   common: RepositoryCommon,
+  gmail: boolean,
 ): ImapRepositoryConfig {
   const { ini } = ctx;
-  const host = ini.get(section, "remotehost");
-  if (host === undefined) throw missingOption(ctx, section, "remotehost", "imap.example.org");
-  if (host === "") {
+  const site = (key: string) => siteOf(ctx, section, key);
+  const tunnels = resolveTunnels(ctx, section, gmail);
+  const hostSource = ini.get(section, "remotehosteval");
+  let host = ini.get(section, "remotehost");
+  if (host === undefined && hostSource === undefined) {
+    if (gmail) host = GMAIL_HOST;
+    else if (tunnels.preauthTunnel === undefined) {
+      throw missingOption(ctx, section, "remotehost", "imap.example.org");
+    }
+  }
+  if (host === "" && hostSource === undefined && tunnels.preauthTunnel === undefined) {
     throw badValue(
       ctx,
       section,
@@ -537,10 +693,11 @@ function resolveImap(
   warnIfQuoted(ctx, section, "remotehost");
   const ssl = ini.getBoolean(section, "ssl", true);
   const starttls = ini.getBoolean(section, "starttls", true);
-  const port = ini.getInt(section, "remoteport", ssl ? 993 : 143);
+  const port = ini.getInt(section, "remoteport", gmail || ssl ? 993 : 143);
   if (port < 1 || port > 65535) {
     throw badValue(ctx, section, "remoteport", `${port} is not a TCP port (1-65535)`);
   }
+  const portSource = ini.get(section, "remoteporteval");
   const allowPlaintextAuth = ini.getBoolean(section, "allow_plaintext_auth", false);
   if (allowPlaintextAuth && (ssl || starttls)) {
     ctx.warnings.push(
@@ -550,29 +707,238 @@ function resolveImap(
   }
   warnIfQuoted(ctx, section, "remoteuser");
   warnIfQuoted(ctx, section, "remotepass");
+  const userSource = ini.get(section, "remoteusereval");
+  const idleSource = ini.get(section, "idlefolders");
+  const idleFolders = idleSource === undefined
+    ? []
+    : evaluateStringList(idleSource, site("idlefolders"), ctx.expr);
+  const idle = idleFolders.length > 0;
+  const keepalive = ini.getInt(section, "keepalive", 0);
+  if (keepalive < 0) throw badValue(ctx, section, "keepalive", `${keepalive} is less than 0`);
+  const retryCount = ini.getInt(section, "retrycount", 2);
+  if (retryCount < 1) throw badValue(ctx, section, "retrycount", `${retryCount} is less than 1`);
+  const copyIgnoreSource = ini.get(section, "copy_ignore_eval");
+  const client = resolveClientCertificate(ctx, section);
   return {
     ...common,
     type: "IMAP",
-    host,
+    ...(gmail ? { declaredType: "Gmail" as const } : {}),
+    host: host ?? "",
+    hostEval: hostSource === undefined
+      ? undefined
+      : compileStringEval(hostSource, site("remotehosteval"), ctx.expr),
     port,
+    portEval: portSource === undefined
+      ? undefined
+      : compileIntEval(portSource, site("remoteporteval"), ctx.expr),
     ssl,
     starttls,
     caFile: resolveCaFile(ctx, section),
     certFingerprints: resolveFingerprints(ctx, section),
     user: ini.get(section, "remoteuser"),
-    password: resolvePassword(ctx, section),
+    userEval: userSource === undefined
+      ? undefined
+      : compileStringEval(userSource, site("remoteusereval"), ctx.expr),
+    password: resolvePasswordSource(ctx, section, host ?? "", tunnels.preauthTunnel),
     allowPlaintextAuth,
     authMechanisms: resolveAuthMechanisms(ctx, section),
     remoteIdentity: ini.get(section, "remote_identity"),
     reference: resolveReference(ini.get(section, "reference")),
     expunge: ini.getBoolean(section, "expunge", true),
-    maxConnections: resolveMaxConnections(ctx, section),
-    subscribedOnly: false,
-    holdConnectionOpen: false,
-    keepalive: 0,
-    idleFolders: [],
-    singleThreadPerFolder: false,
-    retryCount: 2,
+    // OfflineIMAP raises the pool to one connection per IDLE folder.
+    maxConnections: Math.max(resolveMaxConnections(ctx, section), idleFolders.length),
+    ...tunnels,
+    ipv6: ini.getBoolean(section, "ipv6"),
+    tlsMinVersion: resolveTls(ctx, section),
+    ...client,
+    subscribedOnly: ini.getBoolean(section, "subscribedonly", false),
+    holdConnectionOpen: idle || ini.getBoolean(section, "holdconnectionopen", false),
+    keepalive: keepalive === 0 && idle ? IDLE_KEEPALIVE : keepalive,
+    idleFolders,
+    singleThreadPerFolder: idle || ini.getBoolean(section, "singlethreadperfolder", false),
+    retryCount,
+    copyIgnore: copyIgnoreSource === undefined
+      ? undefined
+      : compileCopyIgnore(copyIgnoreSource, site("copy_ignore_eval"), ctx.expr),
+    copyIgnoreSource,
+    oauth2: resolveOauth2(ctx, section, gmail),
+  };
+}
+
+function resolveTunnels(
+  ctx: Context,
+  section: string,
+  gmail: boolean,
+): { preauthTunnel?: string; transportTunnel?: string } {
+  const { ini } = ctx;
+  // OfflineIMAP tests them for truth: an empty command is no tunnel.
+  let preauthTunnel = ini.get(section, "preauthtunnel") || undefined;
+  const transportTunnel = ini.get(section, "transporttunnel") || undefined;
+  if (preauthTunnel !== undefined && gmail) {
+    ctx.warnings.push(
+      ignoredMessage(ctx, section, "preauthtunnel", "Gmail repositories never use it"),
+    );
+    preauthTunnel = undefined;
+  }
+  if (preauthTunnel !== undefined && transportTunnel !== undefined) {
+    throw new ConfigError(
+      `Options "preauthtunnel" and "transporttunnel" in section "${section}" cannot both be set`,
+      {
+        hint: `Keep one: preauthtunnel for a command that speaks IMAP already logged in, ` +
+          `transporttunnel for one that only carries the connection (${
+            where(ctx, section, "preauthtunnel")
+          })`,
+      },
+    );
+  }
+  return {
+    ...(preauthTunnel === undefined ? {} : { preauthTunnel }),
+    ...(transportTunnel === undefined ? {} : { transportTunnel }),
+  };
+}
+
+/**
+ * OfflineIMAP's order: remotepasseval, remotepass, remotepassfile, then at connection time
+ * ~/.netrc, /etc/netrc and the prompt. A preauthtunnel logs in by itself.
+ */
+function resolvePasswordSource(
+  ctx: Context,
+  section: string,
+  host: string,
+  preauthTunnel: string | undefined,
+): PasswordSource {
+  const { ini } = ctx;
+  if (preauthTunnel !== undefined) return { kind: "none" };
+  const source = ini.get(section, "remotepasseval");
+  if (source !== undefined) {
+    return {
+      kind: "eval",
+      evaluate: compileStringEval(source, siteOf(ctx, section, "remotepasseval"), ctx.expr),
+    };
+  }
+  const value = ini.get(section, "remotepass");
+  // An empty remotepass still wins over remotepassfile: OfflineIMAP then prompts.
+  if (value !== undefined) return { kind: "plain", value };
+  const file = ini.get(section, "remotepassfile");
+  if (file !== undefined) return { kind: "file", path: expandUser(file, ctx.env.vars) };
+  return { kind: "netrc", host };
+}
+
+/**
+ * `tls_level` and `ssl_version` → the lowest TLS version to accept. OfflineIMAP: any level but
+ * `tls_compat` requires `ssl_version`, which the level must allow; `ssl23` negotiates.
+ */
+function resolveTls(ctx: Context, section: string): ImapRepositoryConfig["tlsMinVersion"] {
+  const { ini } = ctx;
+  const level = ini.get(section, "tls_level") ?? "tls_compat";
+  if (!TLS_LEVELS.includes(level)) {
+    throw badValue(
+      ctx,
+      section,
+      "tls_level",
+      `unknown TLS level "${level}"`,
+      `Use one of: ${TLS_LEVELS.join(", ")}`,
+    );
+  }
+  const version = ini.get(section, "ssl_version");
+  if (version === undefined) {
+    if (level === "tls_compat") return undefined;
+    throw new ConfigError(
+      `Option "tls_level" in section "${section}" requires option "ssl_version"`,
+      {
+        hint: `Add ssl_version = tls1_2 (or ssl23 to negotiate), or remove tls_level (${
+          where(ctx, section, "tls_level")
+        })`,
+      },
+    );
+  }
+  if (!(version in SSL_VERSIONS)) {
+    throw badValue(
+      ctx,
+      section,
+      "ssl_version",
+      `unknown SSL version "${version}"`,
+      `Use one of: ${Object.keys(SSL_VERSIONS).join(", ")}`,
+    );
+  }
+  const minimum = SSL_VERSIONS[version];
+  if (minimum === "ssl") {
+    throw badValue(
+      ctx,
+      section,
+      "ssl_version",
+      "SSL 3.0 is insecure and not supported",
+      "Use ssl_version = tls1_2, or ssl23 to negotiate the highest version",
+    );
+  }
+  const allowed = level === "tls_secure"
+    ? ["tls1_1", "tls1_2", "ssl23"]
+    : ["tls1", "tls1_1", "tls1_2", "ssl23"];
+  if (!allowed.includes(version)) {
+    throw badValue(
+      ctx,
+      section,
+      "ssl_version",
+      `"${version}" is not allowed by tls_level = ${level}`,
+      `With tls_level = ${level}, use one of: ${allowed.join(", ")}`,
+    );
+  }
+  if (minimum !== undefined) return minimum;
+  return level === "tls_secure" ? "TLSv1.1" : level === "tls_no_ssl" ? "TLSv1" : undefined;
+}
+
+function resolveClientCertificate(
+  ctx: Context,
+  section: string,
+): { clientCert?: string; clientKey?: string } {
+  const clientCert = existingFile(ctx, section, "sslclientcert", "client certificate file");
+  const clientKey = existingFile(ctx, section, "sslclientkey", "client key file");
+  if (clientKey !== undefined && clientCert === undefined) {
+    throw new ConfigError(
+      `Option "sslclientkey" in section "${section}" requires option "sslclientcert"`,
+      { hint: `Add sslclientcert with the certificate (${where(ctx, section, "sslclientkey")})` },
+    );
+  }
+  return {
+    ...(clientCert === undefined ? {} : { clientCert }),
+    ...(clientKey === undefined ? {} : { clientKey }),
+  };
+}
+
+function resolveOauth2(
+  ctx: Context,
+  section: string,
+  gmail: boolean,
+): ImapRepositoryConfig["oauth2"] {
+  const { ini } = ctx;
+  const secret = (name: string): (() => Promise<string | undefined>) | undefined => {
+    const value = ini.get(section, `oauth2_${name}`);
+    if (value !== undefined) return () => Promise.resolve(value);
+    const source = ini.get(section, `oauth2_${name}_eval`);
+    if (source === undefined) return undefined;
+    return compileOAuth2Eval(source, siteOf(ctx, section, `oauth2_${name}_eval`), ctx.expr);
+  };
+  const accessToken = secret("access_token");
+  const refreshToken = secret("refresh_token");
+  const clientId = secret("client_id");
+  const clientSecret = secret("client_secret");
+  const explicitUrl = ini.get(section, "oauth2_request_url");
+  if (!accessToken && !refreshToken && !clientId && !clientSecret && !explicitUrl) {
+    return undefined;
+  }
+  const requestUrl = explicitUrl ?? (gmail ? GMAIL_TOKEN_URL : undefined);
+  if (refreshToken && !accessToken && requestUrl === undefined) {
+    throw new ConfigError(
+      `Option "oauth2_request_url" in section "${section}" is required with a refresh token`,
+      { hint: "Add the provider's token endpoint as oauth2_request_url" },
+    );
+  }
+  return {
+    ...(accessToken ? { accessToken } : {}),
+    ...(refreshToken ? { refreshToken } : {}),
+    ...(clientId ? { clientId } : {}),
+    ...(clientSecret ? { clientSecret } : {}),
+    ...(requestUrl === undefined ? {} : { requestUrl }),
   };
 }
 
@@ -594,6 +960,24 @@ function resolveCaFile(ctx: Context, section: string): string | undefined {
   return file;
 }
 
+/** A path option (`~`, `$VAR`, made absolute) that must name an existing file. */
+function existingFile(
+  ctx: Context,
+  section: string,
+  key: string,
+  what: string,
+): string | undefined {
+  const value = ctx.ini.get(section, key);
+  if (value === undefined) return undefined;
+  warnIfQuoted(ctx, section, key);
+  const file = expandPath(value, { vars: true, absolute: true, env: ctx.env });
+  const isFile = ctx.opts.isFile ?? isRegularFile;
+  if (!isFile(file)) {
+    throw badValue(ctx, section, key, `${what} "${file}" does not exist`, "Fix the path");
+  }
+  return file;
+}
+
 function resolveFingerprints(ctx: Context, section: string): string[] {
   const value = ctx.ini.get(section, "cert_fingerprint");
   if (value === undefined) return [];
@@ -611,17 +995,6 @@ function resolveFingerprints(ctx: Context, section: string): string[] {
     }
   }
   return prints;
-}
-
-// OfflineIMAP's lookup order: remotepasseval (refused above), remotepass, remotepassfile.
-function resolvePassword(ctx: Context, section: string): PasswordSource {
-  const { ini } = ctx;
-  const value = ini.get(section, "remotepass");
-  // An empty remotepass still wins over remotepassfile: OfflineIMAP then prompts.
-  if (value !== undefined) return { kind: "plain", value };
-  const file = ini.get(section, "remotepassfile");
-  if (file !== undefined) return { kind: "file", path: expandUser(file, ctx.env.vars) };
-  return { kind: "none" };
 }
 
 function resolveAuthMechanisms(ctx: Context, section: string): string[] {
@@ -658,133 +1031,46 @@ function resolveMaxConnections(ctx: Context, section: string): number {
   return value;
 }
 
-/**
- * Looks at every option visible in a section: refuses the unsupported ones, warns about the
- * ignored, misplaced and unknown ones. `overridden` options are replaced by the command line.
- */
-function checkOptions(
-  ctx: Context,
-  kind: Kind,
-  section: string,
-  overridden: ReadonlySet<string> = new Set(),
-): void {
-  const { ini } = ctx;
-  const own = new Set(ini.ownKeys(section));
-  for (const key of ini.keys(section)) {
-    if (overridden.has(key)) continue;
-    const writtenIn = own.has(key) ? section : DEFAULT_SECTION;
-    const rule = ruleFor(kind, key);
-    if (rule?.status === "unsupported") {
-      if (rule.harmless?.(ini.get(section, key) ?? "")) continue;
-      throw new ConfigError(`Option "${key}" in section "${writtenIn}" is not supported yet`, {
-        hint: `${rule.note ? `${capitalize(rule.note)}. ` : ""}Remove it (${
-          where(ctx, section, key)
-        }) or keep using OfflineIMAP for this account`,
-      });
-    }
-    // Keys from [DEFAULT] are shared by every kind of section: judged once, by checkDefaultSection.
-    if (!own.has(key) || rule?.status === "implemented") continue;
-    if (rule?.status === "ignored") {
-      if (rule.harmless?.(ini.get(section, key, { raw: true }) ?? "")) continue;
-      ctx.warnings.push(ignoredMessage(ctx, section, key, rule.note ?? "it has no effect"));
-      continue;
-    }
-    const home = OPTION_RULES.filter((r) => r.keys.includes(key)).flatMap((r) => r.kinds);
-    if (home.length > 0) {
-      const places = [...new Set(home.map((k) => KIND_LABEL[k]))].join(" or ");
-      ctx.warnings.push(ignoredMessage(ctx, section, key, `it belongs in ${places} sections`));
-    } else if (!ctx.referenced.has(key)) {
-      ctx.warnings.push(ignoredMessage(ctx, section, key, unknownNote(key, kind)));
-    }
-  }
+/** A config file holding a password in clear should not be readable by others. */
+function checkConfigPermissions(ctx: Context, accounts: ReadonlyMap<string, AccountConfig>) {
+  const holdsSecret = [...accounts.values()].some((account) =>
+    [account.local, account.remote].some((repo) =>
+      repo.type === "IMAP" &&
+      ((repo.password.kind === "plain" && repo.password.value !== "") ||
+        ["oauth2_client_secret", "oauth2_refresh_token", "oauth2_access_token"].some((key) =>
+          ctx.ini.has(`Repository ${repo.name}`, key)
+        ))
+    )
+  );
+  if (!holdsSecret) return;
+  const mode = (ctx.opts.fileMode ?? fileMode)(ctx.path);
+  const warning = insecureFileWarning(ctx.path, mode, "Config file");
+  if (warning !== undefined) ctx.warnings.push(`${warning} (it contains a password)`);
 }
 
-/** `[DEFAULT]` keys are used by whichever section reads them; only judge what applies nowhere. */
-function checkDefaultSection(ctx: Context): void {
-  for (const key of ctx.ini.ownKeys(DEFAULT_SECTION)) {
-    const rules = OPTION_RULES.filter((r) => r.keys.includes(key));
-    if (rules.length === 0) {
-      if (!ctx.referenced.has(key)) {
-        ctx.warnings.push(ignoredMessage(ctx, DEFAULT_SECTION, key, unknownNote(key)));
-      }
-    } else if (rules.every((r) => r.status === "ignored")) {
-      const rule = rules[0] as OptionRule;
-      const value = ctx.ini.get(DEFAULT_SECTION, key, { raw: true }) ?? "";
-      if (!rule.harmless?.(value)) {
-        ctx.warnings.push(
-          ignoredMessage(ctx, DEFAULT_SECTION, key, rule.note ?? "it has no effect"),
-        );
-      }
-    }
-  }
+function siteOf(ctx: Context, section: string, key: string): ExpressionSite {
+  return {
+    option: key,
+    section,
+    writtenIn: ctx.ini.ownKeys(section).includes(key) ? section : DEFAULT_SECTION,
+    path: ctx.path,
+    line: ctx.ini.line(section, key),
+  };
 }
 
-/** Sections that OfflineIMAP would ignore only because of their case or spacing. */
-function checkSectionNames(ctx: Context): void {
-  for (const section of ctx.ini.sections()) {
-    if (
-      section === "general" || section === "mbnames" || section.startsWith("Account ") ||
-      section.startsWith("Repository ")
-    ) continue;
-    const lower = pyStrip(section).toLowerCase();
-    let meant: string | undefined;
-    if (["general", "mbnames"].includes(lower)) meant = lower;
-    else if (lower === "default") meant = DEFAULT_SECTION;
-    else if (/^account\s/.test(lower)) meant = `Account ${pyStrip(pyStrip(section).slice(7))}`;
-    else if (/^repository\s/.test(lower)) {
-      meant = `Repository ${pyStrip(pyStrip(section).slice(10))}`;
-    }
-    if (meant !== undefined && meant !== section) {
-      ctx.warnings.push(
-        `Ignoring section "[${section}]" (line ${
-          ctx.ini.sectionLine(section)
-        } of "${ctx.path}"): ` +
-          `section names are case and space sensitive, did you mean "[${meant}]"?`,
-      );
-    }
-  }
+/** `[year, month, day]` for a valid `YYYY-MM-DD` (Python's strptime rules), else undefined. */
+function parseDate(value: string): [number, number, number] | undefined {
+  const m = DATE_RE.exec(value);
+  if (m === null) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(pyStrip(m[3] as string))];
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  return probe.getUTCDate() === day ? [year, month, day] : undefined;
 }
 
-function ruleFor(kind: Kind, key: string): OptionRule | undefined {
-  return OPTION_RULES.find((r) => r.kinds.includes(kind) && r.keys.includes(key));
-}
-
-function unknownNote(key: string, kind?: Kind): string {
-  const candidates = [
-    ...new Set(
-      OPTION_RULES.filter((r) => kind === undefined || r.kinds.includes(kind)).flatMap((r) =>
-        r.keys
-      ),
-    ),
-  ];
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const distance = editDistance(key, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  const close = best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3));
-  return close ? `unknown option, did you mean "${best}"?` : "unknown option";
-}
-
-/** Levenshtein distance, for "did you mean". */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(
-        Math.min(
-          (previous[j] as number) + 1,
-          (row[j - 1] as number) + 1,
-          (previous[j - 1] as number) + cost,
-        ),
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length] as number;
+function formatDate([year, month, day]: [number, number, number]): string {
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${
+    String(day).padStart(2, "0")
+  }`;
 }
 
 /** Values wrapped in quotes keep them (config-options.md §2.2), which is rarely meant. */
@@ -795,10 +1081,6 @@ function warnIfQuoted(ctx: Context, section: string, key: string): void {
     `Option "${key}" in section "${section}" (${where(ctx, section, key)}) is enclosed in ` +
       "quotes, which are kept as part of the value; remove them unless they are meant",
   );
-}
-
-function ignoredMessage(ctx: Context, section: string, key: string, why: string): string {
-  return `Ignoring option "${key}" in section "${section}" (${where(ctx, section, key)}): ${why}`;
 }
 
 function missingOption(ctx: Context, section: string, key: string, example?: string): ConfigError {
@@ -822,15 +1104,6 @@ function badValue(
   });
 }
 
-function where(ctx: Context, section: string, key: string): string {
-  const line = ctx.ini.line(section, key);
-  return line === undefined ? "set on the command line" : `line ${line} of "${ctx.path}"`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /** Python's `repr()` of a str, for showing the `-f` filter as OfflineIMAP writes it. */
 function pythonRepr(text: string): string {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
@@ -847,6 +1120,16 @@ function pythonRepr(text: string): string {
   return out + quote;
 }
 
+function compareCodePoints(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = (x[i] as string).codePointAt(0)! - (y[i] as string).codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
 function isRegularFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
@@ -855,32 +1138,10 @@ function isRegularFile(path: string): boolean {
   }
 }
 
-function rule(
-  kinds: string,
-  status: Status,
-  keys: string | string[],
-  extra: Pick<OptionRule, "harmless" | "note"> = {},
-): OptionRule {
-  return {
-    kinds: kinds.split(" ") as Kind[],
-    status,
-    keys: typeof keys === "string" ? keys.split(" ") : keys,
-    ...extra,
-  };
-}
-
-function isFalse(value: string): boolean {
-  return parsePyBoolean(value) === false;
-}
-
-function isEmpty(value: string): boolean {
-  return pyStrip(value) === "";
-}
-
-function isEmptyList(value: string): boolean {
-  return pyStrip(value) === "[]";
-}
-
-function isZero(value: string): boolean {
-  return parsePyInt(value) === 0;
+function fileMode(path: string): number | null {
+  try {
+    return Deno.statSync(path).mode;
+  } catch {
+    return null;
+  }
 }

@@ -27,16 +27,56 @@ export interface GeneralConfig {
   readonly pythonFile?: string;
   /** `ignore-readonly` (default false). */
   readonly ignoreReadonly: boolean;
+  /**
+   * `[mbnames]` when the section exists and `enabled` is true; undefined otherwise (OfflineIMAP
+   * still requires its options whenever the section exists, so they are checked either way).
+   */
+  readonly mbnames?: MbnamesConfig;
+}
+
+/** `[mbnames]` (config-options.md §5; file format in formats.md §2.8). */
+export interface MbnamesConfig {
+  /** `filename`, `~`/`$VAR` expanded, absolute. */
+  readonly filename: string;
+  /** Evaluated `header`, `sep`, `footer`. */
+  readonly header: string;
+  readonly sep: string;
+  readonly footer: string;
+  /** `peritem`, raw: a Python `%`-format string over `accountname`, `foldername`, `localfolders`. */
+  readonly peritem: string;
+  /** `incremental` (default false): rewrite the file after each account. */
+  readonly incremental: boolean;
+  /** Compiled `folderfilter(accountname, foldername)`; accept-all when absent. */
+  readonly folderFilter: (account: string, folder: string) => boolean;
+  /**
+   * Compares two items by the compiled `sort_keyfunc`'s keys (Python ordering); default key
+   * `(accountname, foldername)`. Use with a stable sort, as Python's.
+   */
+  readonly compare: (a: MbnamesItem, b: MbnamesItem) => number;
+}
+
+/** One entry of an mbnames per-account cache file. */
+export interface MbnamesItem {
+  readonly accountname: string;
+  readonly foldername: string;
+  readonly localfolders: string;
 }
 
 /** Where the password of an IMAP repository comes from, in OfflineIMAP's lookup order. */
 export type PasswordSource =
+  /** `remotepass`; an empty value means "no password" (prompt or fail). */
   | { readonly kind: "plain"; readonly value: string }
+  /** `remotepassfile` (`~` expanded): the first line, stripped. */
   | { readonly kind: "file"; readonly path: string }
   /** `remotepasseval`: evaluated on every connection that needs the password. */
   | { readonly kind: "eval"; readonly evaluate: () => Promise<string> }
-  /** `~/.netrc` then `/etc/netrc` entry for the host (user must match when one is set). */
+  /**
+   * None of the above: `~/.netrc` then `/etc/netrc` entry for the host (user must match when
+   * one is set), then an interactive prompt (ttyui on a terminal only). `host` is the static
+   * `remotehost` ("" when only `remotehosteval` gives it; pass the evaluated host then).
+   */
   | { readonly kind: "netrc"; readonly host: string }
+  /** No password is used (`preauthtunnel`). */
   | { readonly kind: "none" };
 
 /** Options shared by every repository type (`[Repository X]`, config-options.md §7). */
@@ -62,13 +102,18 @@ export interface RepositoryCommon {
   readonly folderSort?: (a: string, b: string) => number;
   /** `dynamic_folderfilter` (default false). */
   readonly dynamicFolderFilter: boolean;
-  /** `startdate` (YYYY-MM-DD) when set. */
+  /** `startdate` (YYYY-MM-DD, zero-padded) when set. */
   readonly startDate?: string;
+  /** Raw `folderincludes` / `foldersort` text for `--info` (undefined when not set). */
+  readonly folderIncludesSource?: string;
+  readonly folderSortSource?: string;
 }
 
 /** `type = Maildir` repository. */
 export interface MaildirRepositoryConfig extends RepositoryCommon {
   readonly type: "Maildir";
+  /** `type = GmailMaildir`: a Maildir (label sync, `synclabels`, is refused). */
+  readonly declaredType?: "GmailMaildir";
   /** `localfolders`, `~`/`$VAR` expanded, absolute. */
   readonly localFolders: string;
   /** `sep` (default "."). */
@@ -86,9 +131,22 @@ export interface MaildirRepositoryConfig extends RepositoryCommon {
 /** `type = IMAP` repository. */
 export interface ImapRepositoryConfig extends RepositoryCommon {
   readonly type: "IMAP";
+  /**
+   * `type = Gmail`: an IMAP repository with Gmail's defaults (`remotehost` imap.gmail.com,
+   * port 993, `oauth2_request_url` Google's); label sync (`synclabels`) is refused.
+   */
+  readonly declaredType?: "Gmail";
+  /** `remotehost`; "" with a `preauthtunnel` and no host, or when only `hostEval` gives it. */
   readonly host: string;
-  /** `remoteport`; default 993 with `ssl`, else 143. */
+  /**
+   * `remotehosteval`, evaluated when a connection is opened; its result wins over `host` when
+   * non-empty (OfflineIMAP's order). Use `resolveHost()` from `passwords.ts`.
+   */
+  readonly hostEval?: () => Promise<string>;
+  /** `remoteport`; default 993 with `ssl` (always for Gmail), else 143. */
   readonly port: number;
+  /** `remoteporteval`, evaluated when a connection is opened; wins over `port`. */
+  readonly portEval?: () => Promise<number>;
   /** `ssl` (default true): implicit TLS. */
   readonly ssl: boolean;
   /** `starttls` (default true): upgrade a plain connection, certificate verified. */
@@ -97,7 +155,9 @@ export interface ImapRepositoryConfig extends RepositoryCommon {
   readonly caFile?: string;
   /** `cert_fingerprint`: lower-case hex without colons. */
   readonly certFingerprints: readonly string[];
+  /** `remoteuser`; see also `userEval` and `resolveUser()` in `passwords.ts` (netrc login). */
   readonly user?: string;
+  /** Use `resolvePassword()` from `passwords.ts` rather than reading this directly. */
   readonly password: PasswordSource;
   /** `allow_plaintext_auth` (DECISIONS.md #6, default false). */
   readonly allowPlaintextAuth: boolean;
@@ -121,7 +181,7 @@ export interface ImapRepositoryConfig extends RepositoryCommon {
   readonly ipv6?: boolean;
   /** From `tls_level`/`ssl_version`: lowest TLS version accepted, when restricted. */
   readonly tlsMinVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
-  /** `sslclientcert` / `sslclientkey`: absolute paths. */
+  /** `sslclientcert` / `sslclientkey`: absolute paths (a key needs a certificate). */
   readonly clientCert?: string;
   readonly clientKey?: string;
   /** `subscribedonly` (default false): LSUB instead of LIST. */
@@ -136,14 +196,20 @@ export interface ImapRepositoryConfig extends RepositoryCommon {
   readonly singleThreadPerFolder: boolean;
   /** `retrycount` (default 2). */
   readonly retryCount: number;
-  /** `copy_ignore_eval`: UIDs never copied out of a folder (translated name). */
+  /** `copy_ignore_eval`: UIDs never copied out of a folder (translated name; `None` → []). */
   readonly copyIgnore?: (folder: string) => readonly number[];
-  /** OAuth2 (`oauth2_*` options); undefined when none is set. */
+  /** Raw `copy_ignore_eval` text for `--info`. */
+  readonly copyIgnoreSource?: string;
+  /**
+   * OAuth2 (`oauth2_*` options, the plain one winning over its `_eval`); undefined when none is
+   * set. Each function gives the value, evaluating the `_eval` expression each time (its `None`
+   * gives undefined: treat as not configured).
+   */
   readonly oauth2?: {
-    readonly accessToken?: () => Promise<string>;
-    readonly refreshToken?: () => Promise<string>;
-    readonly clientId?: () => Promise<string>;
-    readonly clientSecret?: () => Promise<string>;
+    readonly accessToken?: () => Promise<string | undefined>;
+    readonly refreshToken?: () => Promise<string | undefined>;
+    readonly clientId?: () => Promise<string | undefined>;
+    readonly clientSecret?: () => Promise<string | undefined>;
     readonly requestUrl?: string;
   };
 }

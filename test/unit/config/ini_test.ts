@@ -316,3 +316,18 @@ Deno.test("IniFile with no data is an empty file that sections can be added to",
   ini.addSection("DEFAULT");
   assert.deepEqual(ini.sections(), ["general"]);
 });
+
+Deno.test("parseIni() names a section header without its closing ]", () => {
+  for (const text of ["[general\naccounts = A", "[general]\naccounts = A\n[Account A\n"]) {
+    assert.throws(() => parseIni(text, "/rc"), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(
+        e.message,
+        /^Cannot read config "\/rc" line \d: section header "\[\w+( A)?" has no closing "\]"$/,
+      );
+      return true;
+    });
+  }
+  // A key that merely starts with "[" is still a key, as in Python.
+  assert.equal(parseIni("[s]\n[x = 1", "/rc").get("s", "[x"), "1");
+});

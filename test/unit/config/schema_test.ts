@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseIni } from "../../../src/config/ini.ts";
+import { compileFolderFilter } from "../../../src/config/expressions.ts";
 import {
   AUTH_MECHANISMS,
-  compileExpressionOption,
   resolveConfig,
   type ResolveOptions,
   splitAccountList,
@@ -81,6 +81,8 @@ Deno.test("resolveConfig() resolves the Arch wiki's minimal config with every de
     maxSyncAccounts: 1,
     sockTimeout: 0,
     dryRun: false,
+    pythonFile: undefined,
+    ignoreReadonly: false,
   });
   assert.deepEqual([...config.accounts.keys()], ["main"]);
   const account = config.accounts.get("main");
@@ -112,7 +114,7 @@ Deno.test("resolveConfig() resolves the Arch wiki's minimal config with every de
   assert.equal(remote.caFile, undefined);
   assert.deepEqual(remote.certFingerprints, []);
   assert.equal(remote.user, "username");
-  assert.deepEqual(remote.password, { kind: "none" });
+  assert.deepEqual(remote.password, { kind: "netrc", host: "host.domain.tld" });
   assert.equal(remote.allowPlaintextAuth, false);
   assert.deepEqual(remote.authMechanisms, ["GSSAPI", "XOAUTH2", "CRAM-MD5", "PLAIN", "LOGIN"]);
   assert.equal(remote.remoteIdentity, undefined);
@@ -135,6 +137,8 @@ Deno.test("resolveConfig() resolves a multi-account config with DEFAULT and inte
     maxSyncAccounts: 2,
     sockTimeout: 60,
     dryRun: false,
+    pythonFile: undefined,
+    ignoreReadonly: false,
   });
   // The inactive account "Old" (autorefresh, maxage) is never read.
   assert.deepEqual([...config.accounts.keys()], ["Work", "Personal"]);
@@ -248,6 +252,8 @@ Deno.test("resolveConfig() reads the [general] options with their types", () => 
     maxSyncAccounts: 3,
     sockTimeout: 0,
     dryRun: true,
+    pythonFile: undefined,
+    ignoreReadonly: false,
   });
   throwsConfig(
     () => resolveText(config({ general: "maxsyncaccounts = 0" })),
@@ -282,26 +288,63 @@ Deno.test("resolveConfig() checks repository types case-sensitively, per side", 
     'Cannot read option "type" in section "Repository R": "imap" is not a valid type for ' +
       'remote repositories (account "A")',
   );
-  throwsConfig(
+  const maildirRemote = throwsConfig(
     () => resolveText(config().replace("type = IMAP", "type = Maildir")),
     /"Maildir" is not a valid type for remote repositories/,
   );
+  assert.match(maildirRemote.hint ?? "", /Use one of: IMAP, Gmail/);
   throwsConfig(
     () => resolveText(config().replace("type = IMAP", "")),
     'Option "type" in section "Repository R" is required',
   );
-  const cases: [string, string, string][] = [
-    ["type = IMAP", "type = Gmail", 'Repository type "Gmail" in section "Repository R"'],
-    [
-      "type = Maildir",
-      "type = GmailMaildir",
-      'Repository type "GmailMaildir" in section "Repository L"',
-    ],
-    ["type = Maildir", "type = IMAP", 'Repository type "IMAP" in section "Repository L"'],
-  ];
-  for (const [from, to, start] of cases) {
-    throwsConfig(() => resolveText(config().replace(from, to)), `${start} is not supported yet`);
-  }
+  throwsConfig(
+    () => resolveText(config().replace("type = Maildir", "type = Gmail")),
+    /"Gmail" is not a valid type for local repositories/,
+  );
+});
+
+Deno.test("resolveConfig() accepts a local IMAP repository (IMAP-to-IMAP)", () => {
+  const text = config().replace(
+    "type = Maildir\nlocalfolders = ~/Maildir",
+    "type = IMAP\nremotehost = local.example.org\nremoteuser = me\nremotepass = pw",
+  );
+  const account = resolveText(text).config.accounts.get("A");
+  assert.ok(account);
+  const local = account.local as ImapRepositoryConfig;
+  assert.equal(local.type, "IMAP");
+  assert.equal(local.host, "local.example.org");
+  assert.equal(local.port, 993);
+  assert.equal(local.user, "me");
+  assert.deepEqual(local.password, { kind: "plain", value: "pw" });
+  throwsConfig(
+    () => resolveText(text.replace("[Repository L]", "maxage = 3\n[Repository L]")),
+    'Option "maxage" in section "Account A" is not supported on IMAP-to-IMAP sync',
+  );
+});
+
+Deno.test("resolveConfig() gives Gmail repositories Gmail's defaults", () => {
+  const text = config().replace("type = IMAP\nremotehost = imap.example.org", "type = Gmail")
+    .replace("type = Maildir", "type = GmailMaildir");
+  const { config: c, warnings } = resolveText(
+    text + "\nssl = no\noauth2_refresh_token = tok\npreauthtunnel = ssh x imapd",
+  );
+  const account = c.accounts.get("A");
+  assert.ok(account);
+  assert.equal(account.remote.type, "IMAP");
+  assert.equal(account.remote.declaredType, "Gmail");
+  assert.equal(account.remote.host, "imap.gmail.com");
+  // Gmail's port stays 993 even with ssl = no, as in OfflineIMAP.
+  assert.equal(account.remote.port, 993);
+  assert.equal(account.remote.oauth2?.requestUrl, "https://accounts.google.com/o/oauth2/token");
+  assert.equal(account.remote.preauthTunnel, undefined);
+  assert.equal((account.local as MaildirRepositoryConfig).declaredType, "GmailMaildir");
+  assert.equal(account.local.type, "Maildir");
+  assert.match(warnings[0] ?? "", /Ignoring option "preauthtunnel" .* Gmail repositories never/);
+  const refused = throwsConfig(
+    () => resolveText(text.replace("[Repository L]", "synclabels = yes\n[Repository L]")),
+    'Option "synclabels" in section "Account A" is not supported yet',
+  );
+  assert.match(refused.hint ?? "", /Gmail label synchronisation/);
 });
 
 Deno.test("resolveConfig() validates status_backend and max_delete_ratio", () => {
@@ -458,28 +501,51 @@ Deno.test("resolveConfig() warns when allow_plaintext_auth cannot apply", () => 
   ]);
 });
 
-Deno.test("resolveConfig() refuses nametrans and folderfilter until expressions exist", () => {
+Deno.test("resolveConfig() compiles nametrans and folderfilter, DEFAULT included", () => {
+  const remote = remoteOf(
+    config({
+      remote: "nametrans = lambda f: re.sub(r'^INBOX\\.', '', f)\n" +
+        "folderfilter = lambda f: f not in ['Trash']",
+    }),
+  );
+  assert.equal(remote.nametrans("INBOX.Sent"), "Sent");
+  assert.equal(remote.nametransSource, "lambda f: re.sub(r'^INBOX\\.', '', f)");
+  assert.equal(remote.folderFilter("Trash"), false);
+  assert.equal(remote.folderFilter("INBOX"), true);
+  // [DEFAULT] applies to every repository, local ones included.
+  const local = localOf(`[DEFAULT]\nnametrans = lambda f: f.lower()\n${config()}`);
+  assert.equal(local.nametrans("INBOX"), "inbox");
+  assert.equal(
+    compileFolderFilter("lambda f: f.startswith('A')", {
+      option: "folderfilter",
+      section: "Repository X",
+      writtenIn: "Repository X",
+      path: "/rc",
+    }, {})("Archive"),
+    true,
+  );
+});
+
+Deno.test("resolveConfig() names option, section, column and line of a broken expression", () => {
   const error = throwsConfig(
-    () => resolveText(config({ remote: "nametrans = lambda f: f" })),
-    'Option "nametrans" in section "Repository R" is not supported yet',
+    () => resolveText(config({ remote: "nametrans = lambda f: f +" })),
+    'Cannot evaluate option "nametrans" in section "Repository R": column 14: unexpected end ' +
+      "of the expression",
   );
-  assert.match(error.hint ?? "", /line 15 of "\/rc"/);
+  assert.equal(error.hint, 'See line 15 of "/rc"');
   throwsConfig(
-    () => resolveText(config({ local: "folderfilter = lambda f: True" })),
-    'Option "folderfilter" in section "Repository L" is not supported yet',
-  );
-  throwsConfig(
-    () => resolveText(`[DEFAULT]\nnametrans = lambda f: f\n${config()}`),
-    'Option "nametrans" in section "DEFAULT" is not supported yet',
+    () => resolveText(`[DEFAULT]\nfolderfilter = lambda f: f[\n${config()}`),
+    /^Cannot evaluate option "folderfilter" in section "DEFAULT": column 12: /,
   );
   throwsConfig(
-    () =>
-      compileExpressionOption("folderfilter", "lambda f: True", {
-        section: "Repository X",
-        writtenIn: "Repository X",
-        path: "/rc",
-      }),
-    'Option "folderfilter" in section "Repository X" is not supported yet',
+    () => resolveText(config({ remote: "folderincludes = 'INBOX'" })),
+    /^Cannot use option "folderincludes" in section "Repository R": it must be a list/,
+  );
+  // Errors when a compiled function runs are account errors, naming the folder.
+  const remote = remoteOf(config({ remote: "folderfilter = lambda f: f.decode('utf-8')" }));
+  assert.throws(
+    () => remote.folderFilter("INBOX"),
+    /Cannot evaluate option "folderfilter" in section "Repository R" for folder "INBOX": /,
   );
 });
 
@@ -495,27 +561,21 @@ Deno.test("resolveConfig() applies -f to the remote repository only, over its fi
   assert.equal(remote.folderFilterSource, `lambda f: f in ['INBOX', ' Sent', "it's"]`);
   const local = localOf(config(), { folders: ["INBOX"] });
   assert.equal(local.folderFilter("Other"), true);
-  throwsConfig(
-    () => resolveText(config({ local: "folderfilter = lambda f: True" }), { folders: ["INBOX"] }),
-    'Option "folderfilter" in section "Repository L" is not supported yet',
-  );
+  const filtered = localOf(config({ local: "folderfilter = lambda f: f != 'Spam'" }), {
+    folders: ["INBOX"],
+  });
+  assert.equal(filtered.folderFilter("Spam"), false, "the local folderfilter still applies");
 });
 
 Deno.test("resolveConfig() refuses options that would change behaviour, unless no-op", () => {
   const refused: [Part, string, string][] = [
-    ["account", "autorefresh = 5", "Account A"],
-    ["account", "quick = 10", "Account A"],
-    ["account", "maxage = 30", "Account A"],
-    ["account", "maxsize = 2000000", "Account A"],
-    ["account", "presynchook = notmuch new", "Account A"],
-    ["account", "utf8foldernames = yes", "Account A"],
-    ["general", "pythonfile = ~/.offlineimap.py", "general"],
-    ["local", "folderincludes = ['debug']", "Repository L"],
-    ["local", "customflag_a = $Label1", "Repository L"],
-    ["remote", "remotepasseval = get_pass()", "Repository R"],
-    ["remote", "idlefolders = ['INBOX']", "Repository R"],
-    ["remote", "tls_level = tls_secure", "Repository R"],
-    ["remote", "sslclientcert = ~/c.pem", "Repository R"],
+    ["account", "synclabels = yes", "Account A"],
+    ["account", "proxy = SOCKS5:localhost:9050", "Account A"],
+    ["account", "authproxy = HTTP:proxy:3128", "Account A"],
+    ["general", "update-keyring = yes", "general"],
+    ["remote", "usecompression = yes", "Repository R"],
+    ["remote", "decodefoldernames = yes", "Repository R"],
+    ["remote", "newmail_hook = lambda: os.system('beep')", "Repository R"],
   ];
   for (const [where, line, section] of refused) {
     const key = line.split(" =")[0];
@@ -526,25 +586,27 @@ Deno.test("resolveConfig() refuses options that would change behaviour, unless n
     assert.match(error.hint ?? "", /line \d+ of "\/rc"/, line);
   }
   const accepted = [
-    ["account", "autorefresh = 0\nquick = 0\npostsynchook =\nsynclabels = no"],
-    ["local", "folderincludes = []\nrestoreatime = no"],
-    ["remote", "idlefolders = []\ntls_level = tls_compat\nusecompression = no"],
-    ["general", "ignore-keyring = yes"],
+    ["account", "synclabels = no\nproxy =\nauthproxy ="],
+    ["local", "folderincludes = []"],
+    ["remote", "idlefolders = []\nusecompression = no\ndecodefoldernames = no"],
+    ["general", "ignore-keyring = yes\nupdate-keyring = no"],
   ] as const;
   for (const [where, lines] of accepted) {
     assert.deepEqual(resolveText(config({ [where]: lines })).warnings, [], lines);
   }
-  // Negative autorefresh means off in OfflineIMAP.
-  assert.ok(resolveText(config({ account: "autorefresh = -1" })));
 });
 
 Deno.test("resolveConfig() refuses a behaviour-changing option inherited from DEFAULT", () => {
   throwsConfig(
-    () => resolveText(`[DEFAULT]\nautorefresh = 5\n${config()}`),
-    'Option "autorefresh" in section "DEFAULT" is not supported yet',
+    () => resolveText(`[DEFAULT]\nsynclabels = yes\n${config()}`),
+    'Option "synclabels" in section "DEFAULT" is not supported yet',
   );
   throwsConfig(
-    () => resolveText(`${config()}\n[mbnames]\nenabled = yes\n`),
+    () =>
+      resolveText(
+        `${config()}\n[mbnames]\nenabled = yes\nfilename = ~/m\nheader = "m "\n` +
+          `peritem = +%(foldername)s\nsep = " "\nfooter = "\\n"\n`,
+      ),
     'Option "enabled" in section "mbnames" is not supported yet',
   );
 });
@@ -553,23 +615,25 @@ Deno.test("resolveConfig() warns about obsolete and ineffective options by name"
   const { warnings } = resolveText(
     config({
       local: "foldersort = lambda x, y: -cmp(x, y)",
-      remote: "realdelete = no\ntrashfolder = [Gmail]/Trash\nsep = /\nremotefile = ~/pw\n" +
-        "keepalive = 60\nholdconnectionopen = no",
+      remote: "realdelete = no\ntrashfolder = [Gmail]/Trash\nsep = /\nremotefile = ~/pw",
+      account: "labelsheader = X-Label\nskipsleep = no",
     }),
   );
   assert.deepEqual(warnings, [
-    'Ignoring option "foldersort" in section "Repository L" (line 11 of "/rc"): only IMAP ' +
+    'Ignoring option "labelsheader" in section "Account A" (line 7 of "/rc"): it has no ' +
+    "effect without synclabels",
+    'Ignoring option "skipsleep" in section "Account A" (line 8 of "/rc"): it is internal to ' +
+    "OfflineIMAP, not a configuration option",
+    'Ignoring option "foldersort" in section "Repository L" (line 12 of "/rc"): only IMAP ' +
     "repositories sort folders (OfflineIMAP ignores it too)",
-    'Ignoring option "realdelete" in section "Repository R" (line 15 of "/rc"): it is an ' +
+    'Ignoring option "realdelete" in section "Repository R" (line 16 of "/rc"): it is an ' +
     "obsolete Gmail option without effect (in OfflineIMAP too)",
-    'Ignoring option "trashfolder" in section "Repository R" (line 16 of "/rc"): it is an ' +
+    'Ignoring option "trashfolder" in section "Repository R" (line 17 of "/rc"): it is an ' +
     "obsolete Gmail option without effect (in OfflineIMAP too)",
-    'Ignoring option "sep" in section "Repository R" (line 17 of "/rc"): IMAP repositories ' +
+    'Ignoring option "sep" in section "Repository R" (line 18 of "/rc"): IMAP repositories ' +
     "use the server's separator",
-    'Ignoring option "remotefile" in section "Repository R" (line 18 of "/rc"): it is not an ' +
+    'Ignoring option "remotefile" in section "Repository R" (line 19 of "/rc"): it is not an ' +
     'option (a typo in OfflineIMAP\'s sample file): did you mean "remotepassfile"?',
-    'Ignoring option "keepalive" in section "Repository R" (line 19 of "/rc"): it has no ' +
-    "effect without autorefresh",
   ]);
 });
 
@@ -633,6 +697,6 @@ Deno.test("resolveConfig() only reads the sections of active accounts", () => {
   assert.deepEqual([...resolveText(text).config.accounts.keys()], ["A"]);
   throwsConfig(
     () => resolveText(text, { accounts: ["B"] }),
-    /Cannot read option "autorefresh" in section "Account B": "%" must be followed/,
+    'Option "remoterepository" in section "Account B" is required',
   );
 });
