@@ -8,22 +8,16 @@
  * @module
  */
 
-import { applyOverrides, parseArgs, USAGE } from "./src/cli/args.ts";
+import { applyOverrides, normalizeUiName, parseArgs, USAGE } from "./src/cli/args.ts";
 import type { CliOptions } from "./src/cli/args.ts";
 import { locateConfig, readConfig } from "./src/config/load.ts";
 import { resolveConfig } from "./src/config/schema.ts";
-import { ConfigError, UserFacingError } from "./src/errors.ts";
-import { openAccount } from "./src/repository/open.ts";
-import { runLimited } from "./src/sync/account.ts";
-import { runAccount, RunControl } from "./src/sync/daemon.ts";
-import { runHook } from "./src/hooks.ts";
-import {
-  createConsoleUi,
-  formatError,
-  normalizeUiName,
-  PLANNED_UI_NAMES,
-  UI_NAMES,
-} from "./src/ui/console.ts";
+import { ConfigError } from "./src/errors.ts";
+import { RunControl } from "./src/sync/daemon.ts";
+import { deleteRemoteFolder, infoReport, pruneMbnamesCaches, syncAccounts } from "./src/app.ts";
+import type { RunOptions } from "./src/app.ts";
+import { canPrompt } from "./src/config/passwords.ts";
+import { createConsoleUi, formatError, PLANNED_UI_NAMES, UI_NAMES } from "./src/ui/console.ts";
 import type { SyncEvents } from "./src/ui/events.ts";
 import { createMachineUi } from "./src/ui/machine.ts";
 import { openLogFile } from "./src/ui/log_file.ts";
@@ -35,10 +29,7 @@ export const VERSION = "0.1.0";
 /** Flags that are parsed but whose feature has not landed yet: refused, never ignored. */
 function refuseUnsupported(cli: CliOptions): void {
   const unsupported: Array<[boolean, string]> = [
-    [cli.info, "--info"],
-    [cli.deleteFolder !== undefined, "--delete-folder"],
     [cli.migrateFmd5, "--migrate-fmd5-using-nametrans"],
-    [cli.mbnamesPrune, "--mbnames-prune"],
     [cli.syslog, "-s"],
   ];
   for (const [given, flag] of unsupported) {
@@ -50,15 +41,16 @@ function refuseUnsupported(cli: CliOptions): void {
   }
 }
 
-function chooseUi(name: string): string {
-  const normalized = normalizeUiName(name);
-  if ((UI_NAMES as readonly string[]).includes(normalized)) return normalized;
-  if ((PLANNED_UI_NAMES as readonly string[]).includes(normalized)) {
-    throw new ConfigError(`UI "${name}" is not supported yet`, {
+function chooseUi(value: string): { name: string; warnings: string[] } {
+  const { name, warning } = normalizeUiName(value);
+  const warnings = warning ? [warning] : [];
+  if ((UI_NAMES as readonly string[]).includes(name)) return { name, warnings };
+  if ((PLANNED_UI_NAMES as readonly string[]).includes(name)) {
+    throw new ConfigError(`UI "${value}" is not supported yet`, {
       hint: `choose one of: ${UI_NAMES.join(", ")}`,
     });
   }
-  throw new ConfigError(`UI "${name}" does not exist`, {
+  throw new ConfigError(`UI "${value}" does not exist`, {
     hint: `choose one of: ${UI_NAMES.join(", ")}`,
   });
 }
@@ -117,6 +109,7 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
   const err = io?.err ?? ((t: string) => console.error(t));
   let verbose = false;
   let closeLog = () => {};
+  let closeConfig = () => Promise.resolve();
   try {
     const cli = parseArgs(argv);
     verbose = cli.debug !== undefined;
@@ -139,11 +132,17 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     });
     const ini = await readConfig(path);
     applyOverrides(ini, cli);
-    const { config, warnings } = resolveConfig(ini, path, {
+    let lateWarning = (_message: string) => {};
+    const resolved = resolveConfig(ini, path, {
       accounts: cli.accounts,
       folders: cli.folders,
+      mbnames: true,
+      lateWarning: (message) => lateWarning(message),
     });
-    const uiName = chooseUi(cli.ui ?? config.general.ui);
+    closeConfig = () => resolved.close();
+    const { config, warnings } = resolved;
+    const chosen = chooseUi(cli.ui ?? config.general.ui);
+    const uiName = chosen.name;
     const debug = new Set(cli.debug ?? []);
     const ui: SyncEvents = uiName === "machineui"
       ? createMachineUi({ debug, verbose, output: { out, err } })
@@ -156,70 +155,39 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     });
     closeLog = () => logFile?.close();
     const events = logFile ? teeEvents(ui, logFile.events) : ui;
-    for (const warning of [...cli.warnings, ...warnings]) events.warning(warning);
-    const dryRun = cli.dryRun || config.general.dryRun;
-    let errors = 0;
-    let uidValidityErrors = 0;
-    const singleThread = cli.singleThread;
+    lateWarning = (message) => events.warning(message);
+    for (const warning of [...cli.warnings, ...warnings, ...chosen.warnings]) {
+      events.warning(warning);
+    }
+    const options: RunOptions = {
+      dryRun: cli.dryRun || config.general.dryRun,
+      singleThread: cli.singleThread,
+      uiName,
+      interactive: canPrompt(uiName),
+      traceImap: debug.has("imap"),
+    };
+    if (cli.info) {
+      out(await infoReport(config, options, events, VERSION));
+      return 0;
+    }
+    if (cli.mbnamesPrune) {
+      const removed = await pruneMbnamesCaches(config, options);
+      for (const account of removed) events.warning(`Removed the mbnames cache of "${account}"`);
+      return 0;
+    }
+    if (cli.deleteFolder !== undefined) {
+      await deleteRemoteFolder(config, cli.deleteFolder, options, events);
+      return 0;
+    }
     const control = new RunControl();
     const removeSignals = installSignals(control, events);
+    let totals;
     try {
-      await runLimited(
-        [...config.accounts.values()],
-        singleThread ? 1 : config.general.maxSyncAccounts,
-        async (account) => {
-          let opened;
-          try {
-            opened = openAccount(account, config.general, {
-              dryRun,
-              singleThread,
-              imapLog: debug.has("imap") ? (line) => events.debug("imap", line) : undefined,
-            });
-          } catch (error) {
-            if (!(error instanceof UserFacingError)) throw error;
-            events.error(account.name, error);
-            errors++;
-            return;
-          }
-          const result = await runAccount({
-            name: account.name,
-            local: opened.local,
-            remote: opened.remote,
-            localConfig: account.local,
-            remoteConfig: account.remote,
-            metadata: opened.metadata,
-            events,
-            dryRun,
-            maxDeleteRatio: account.maxDeleteRatio,
-            folderConcurrency: singleThread ? 1 : account.remote.maxConnections,
-            copyIgnore: account.remote.copyIgnore,
-            window: account.maxAge || account.maxSize
-              ? { since: account.maxAge, maxSize: account.maxSize }
-              : undefined,
-          }, {
-            autorefresh: account.autorefresh,
-            quick: account.quick,
-            preSyncHook: account.preSyncHook,
-            postSyncHook: account.postSyncHook,
-            holdConnectionOpen: account.remote.holdConnectionOpen,
-            runHook: async (command, name, mode) => {
-              const hook = await runHook(command, name, account.name, mode);
-              const output = `${hook.stdout}${hook.stderr}`.trim();
-              if (output) events.debug("hooks", `${name} said: ${output}`);
-              if (hook.code !== 0) {
-                events.warning(
-                  `${name} of account "${account.name}" exited with status ${hook.code}`,
-                );
-              }
-            },
-          }, control);
-          errors += result.errors;
-          uidValidityErrors += result.uidValidityErrors;
-        },
-      );
+      totals = await syncAccounts(config, options, events, control);
     } finally {
       removeSignals();
     }
+    const { errors, uidValidityErrors } = totals;
     if (errors > 0) return 1;
     if (uidValidityErrors > 0) {
       err("At least one folder skipped due to UID validity problem");
@@ -232,6 +200,7 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     return e instanceof ConfigError ? e.exitCode : 1;
   } finally {
     closeLog();
+    await closeConfig();
   }
 }
 

@@ -174,6 +174,8 @@ export interface Repository {
   createFolder(name: string): Promise<void>;
   /** Opens a folder that exists. */
   openFolder(name: string): Promise<Folder>;
+  /** Deletes a folder (only `--delete-folder` does; the sync never deletes folders). */
+  deleteFolder?(name: string): Promise<void>;
   /** Closes connections and handles. */
   close(): Promise<void>;
 }

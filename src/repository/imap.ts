@@ -17,6 +17,7 @@ import {
 import type { ImapRepositoryConfig } from "../config/types.ts";
 import { AccountError, FolderError } from "../errors.ts";
 import { ImapFolder } from "./imap_folder.ts";
+import { resolveHost, resolvePassword, resolvePort, resolveUser } from "../config/passwords.ts";
 import { decodeMailboxName, encodeMailboxName } from "../../imap/mailbox_name.ts";
 import type { Folder, FolderListing, Repository } from "./folder.ts";
 
@@ -36,6 +37,12 @@ export interface ImapRuntime {
   readonly utf8FolderNames?: boolean;
   /** `filterheaders`: header fields removed from uploaded messages. */
   readonly filterHeaders?: readonly string[];
+  /** Whether a password may be asked on the terminal (ttyui only). */
+  readonly interactive?: boolean;
+  /** UI name, for "this UI cannot ask" messages. */
+  readonly uiName?: string;
+  /** Warnings (insecure password files). */
+  readonly warn?: (message: string) => void;
 }
 
 /** Opens the repository's connection (lazily) and serves its folders. */
@@ -45,6 +52,7 @@ export class ImapRepository implements Repository {
   #config: ImapRepositoryConfig;
   #runtime: ImapRuntime;
   #pool: ConnectionPool;
+  #token: { value: string; renewAt: number } | undefined;
   #dryRunFolders = new Set<string>();
   #sep = ".";
 
@@ -80,22 +88,32 @@ export class ImapRepository implements Repository {
 
   async #connect(): Promise<ImapClient> {
     const config = this.#config;
-    const where = `"${config.host}:${config.port}"`;
     const section = `[Repository ${config.name}]`;
     const read = this.#runtime.readTextFile ?? Deno.readTextFile;
-    let ca: string | undefined;
-    if (config.caFile) {
+    const readOption = async (path: string | undefined, option: string) => {
+      if (path === undefined) return undefined;
       try {
-        ca = await read(config.caFile);
+        return await read(path);
       } catch (error) {
-        throw new AccountError(`Cannot read CA file "${config.caFile}": ${errorText(error)}`, {
+        throw new AccountError(`Cannot read ${option} "${path}": ${errorText(error)}`, {
           cause: error,
-          hint: `fix sslcacertfile in ${section}`,
+          hint: `fix ${option} in ${section}`,
         });
       }
-    }
+    };
+    const ca = await readOption(config.caFile, "sslcacertfile");
+    const cert = await readOption(config.clientCert, "sslclientcert");
+    const key = await readOption(config.clientKey, "sslclientkey");
+    const host = await resolveHost(config);
+    const port = await resolvePort(config);
+    const where = `"${host}:${port}"`;
+    const tunnel = config.preauthTunnel !== undefined
+      ? { command: config.preauthTunnel, kind: "preauth" as const }
+      : config.transportTunnel !== undefined
+      ? { command: config.transportTunnel, kind: "transport" as const }
+      : undefined;
     const security = config.ssl ? "tls" : config.starttls ? "starttls" : "plain";
-    if (security === "plain" && !config.allowPlaintextAuth) {
+    if (security === "plain" && tunnel === undefined && !config.allowPlaintextAuth) {
       throw new AccountError(
         `Refusing to send credentials to ${where} without encryption`,
         {
@@ -107,67 +125,112 @@ export class ImapRepository implements Repository {
     let client: ImapClient;
     try {
       client = await ImapClient.connect({
-        host: config.host,
-        port: config.port,
+        host,
+        port,
         security,
-        tls: { ca, fingerprints: config.certFingerprints },
+        tls: {
+          ca,
+          cert,
+          key,
+          fingerprints: config.certFingerprints,
+          minVersion: config.tlsMinVersion,
+          servername: host,
+        },
+        family: config.ipv6 === undefined ? undefined : config.ipv6 ? 6 : 4,
+        tunnel,
+        allowInsecureAuth: config.allowPlaintextAuth,
         timeoutMs: this.#runtime.sockTimeout * 1000,
         log: this.#runtime.log,
       });
     } catch (error) {
-      throw connectError(error, config, section);
+      throw connectError(error, config, section, host, port);
     }
+    let user: string | undefined;
     try {
       if (!client.preauthenticated) {
-        const user = config.user;
+        user = await resolveUser(config, { host, warn: this.#runtime.warn });
         if (user === undefined) {
           throw new AccountError(`No user name for ${where}`, {
-            hint: `set remoteuser in ${section}`,
+            hint: `set remoteuser in ${section} (or a login in ~/.netrc)`,
           });
         }
-        const password = await this.#password(read, section);
         const mechanisms = config.authMechanisms.filter((m) => m !== "GSSAPI");
         if (mechanisms.length === 0) {
           throw new AccountError(`GSSAPI authentication is not supported`, {
-            hint: `add CRAM-MD5, PLAIN or LOGIN to auth_mechanisms in ${section}`,
+            hint: `add XOAUTH2, CRAM-MD5, PLAIN or LOGIN to auth_mechanisms in ${section}`,
           });
         }
+        const accessToken = await this.#accessToken(mechanisms);
+        const needsPassword = mechanisms.some((m) => m !== "XOAUTH2") &&
+          !(accessToken !== undefined && mechanisms[0] === "XOAUTH2" && client.has("AUTH=XOAUTH2"));
+        const password = needsPassword
+          ? await resolvePassword(config, {
+            interactive: this.#runtime.interactive ?? false,
+            uiName: this.#runtime.uiName,
+            user,
+            host,
+            warn: this.#runtime.warn,
+          })
+          : undefined;
         await authenticateWith(client, mechanisms, {
           user,
           password,
+          accessToken,
           authzid: config.remoteIdentity,
         });
       }
     } catch (error) {
       await client.logout();
       if (error instanceof ImapAuthError) {
-        throw new AccountError(`Cannot log in to ${where} as "${config.user}": ${error.message}`, {
+        throw new AccountError(`Cannot log in to ${where} as "${user}": ${error.message}`, {
           cause: error,
           hint: `check remoteuser and the password options in ${section}`,
         });
       }
-      throw error instanceof AccountError ? error : connectError(error, config, section);
+      throw error instanceof AccountError
+        ? error
+        : connectError(error, config, section, host, port);
     }
     return client;
   }
 
-  async #password(read: (path: string) => Promise<string>, section: string): Promise<string> {
-    const source = this.#config.password;
-    if (source.kind === "plain" && source.value !== "") return source.value;
-    if (source.kind === "file") {
-      try {
-        const text = await read(source.path);
-        return (text.split("\n")[0] ?? "").trim();
-      } catch (error) {
-        throw new AccountError(
-          `Cannot read password file "${source.path}": ${errorText(error)}`,
-          { cause: error, hint: `fix remotepassfile in ${section}` },
-        );
-      }
+  /** The XOAUTH2 access token: fixed, or fetched with the refresh token (cached until half-life). */
+  async #accessToken(mechanisms: readonly string[]): Promise<string | undefined> {
+    const oauth = this.#config.oauth2;
+    if (oauth === undefined || !mechanisms.includes("XOAUTH2")) return undefined;
+    const fixed = await oauth.accessToken?.();
+    if (fixed) return fixed;
+    if (this.#token && this.#token.renewAt > Date.now()) return this.#token.value;
+    const refresh = await oauth.refreshToken?.();
+    if (!refresh) return undefined;
+    const section = `[Repository ${this.#config.name}]`;
+    if (!oauth.requestUrl) {
+      throw new AccountError(`No OAuth2 token endpoint for repository "${this.#config.name}"`, {
+        hint: `set oauth2_request_url in ${section}`,
+      });
     }
-    throw new AccountError(`No password configured for "${this.#config.host}"`, {
-      hint: `set remotepass or remotepassfile in ${section}`,
+    const body = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: refresh,
+      client_id: (await oauth.clientId?.()) ?? "",
+      client_secret: (await oauth.clientSecret?.()) ?? "",
     });
+    let answer: { access_token?: string; expires_in?: number; error?: string };
+    try {
+      const response = await fetch(oauth.requestUrl, { method: "POST", body });
+      answer = await response.json();
+      if (!response.ok || !answer.access_token) {
+        throw new Error(answer.error ?? `HTTP ${response.status}`);
+      }
+    } catch (error) {
+      throw new AccountError(
+        `Cannot get an OAuth2 access token from "${oauth.requestUrl}": ${errorText(error)}`,
+        { cause: error, hint: `check the oauth2_* options in ${section}` },
+      );
+    }
+    const lifetime = (answer.expires_in ?? 3600) * 1000;
+    this.#token = { value: answer.access_token!, renewAt: Date.now() + lifetime / 2 };
+    return this.#token.value;
   }
 
   async listFolders(): Promise<FolderListing[]> {
@@ -222,6 +285,19 @@ export class ImapRepository implements Repository {
         );
       }
     }
+  }
+
+  /** Deletes a folder on the server (`--delete-folder`). */
+  async deleteFolder(name: string): Promise<void> {
+    await this.withConnection((client) => client.deleteMailbox(this.#wire(name))).catch((error) => {
+      if (error instanceof AccountError) throw error;
+      throw new AccountError(
+        `Cannot delete folder "${name}" on "${this.#config.host}": ${errorText(error)}`,
+        {
+          cause: error,
+        },
+      );
+    });
   }
 
   /** Opens a folder on a connection of its own, given back to the pool by `close()`. */
@@ -320,8 +396,14 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function connectError(error: unknown, config: ImapRepositoryConfig, section: string): Error {
-  const where = `"${config.host}:${config.port}"`;
+export function connectError(
+  error: unknown,
+  config: ImapRepositoryConfig,
+  section: string,
+  host = config.host,
+  port = config.port,
+): Error {
+  const where = `"${host}:${port}"`;
   if (error instanceof ImapTlsError) {
     let hint = `check sslcacertfile in ${section}`;
     if (error.reason === "fingerprint") {

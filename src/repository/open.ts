@@ -34,6 +34,11 @@ export interface OpenAccountOptions {
   readonly dryRun: boolean;
   /** `-1`: one connection per repository. */
   readonly singleThread?: boolean;
+  /** UI name and whether it may ask for a password on the terminal. */
+  readonly uiName?: string;
+  readonly interactive?: boolean;
+  /** Warnings such as an insecure password file. */
+  readonly warn?: (message: string) => void;
   /** Protocol trace sink for `-d imap` (secrets masked by the client). */
   readonly imapLog?: (line: string) => void;
 }
@@ -69,6 +74,9 @@ export function openAccount(
         log: options.imapLog,
         maxConnections: options.singleThread ? 1 : account.local.maxConnections,
         dryRun: options.dryRun,
+        uiName: options.uiName,
+        interactive: options.interactive,
+        warn: options.warn,
       }),
       (folder) => `${repositoryDir(meta, account.local.name)}/UIDMapping/${folderFileName(folder)}`,
       general.fsync,
@@ -80,6 +88,9 @@ export function openAccount(
     dryRun: options.dryRun,
     utf8FolderNames: account.utf8FolderNames,
     filterHeaders: account.filterHeaders,
+    uiName: options.uiName,
+    interactive: options.interactive,
+    warn: options.warn,
   });
   const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
   const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);

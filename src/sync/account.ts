@@ -45,6 +45,8 @@ export interface AccountResult {
   readonly uidValidityErrors: number;
   /** True when the account itself failed (connection, login, folder listing). */
   readonly accountError: boolean;
+  /** Local names of the folders synced this cycle, in sync order (for mbnames). */
+  readonly syncedFolders: readonly string[];
 }
 
 /** Runs `job` over `items` with at most `limit` running at once, in order of start. */
@@ -86,6 +88,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
   let folders = 0;
   let failedFolders = 0;
   let accountError = false;
+  const syncedFolders: string[] = [];
   ctx.events.accountStart(ctx.name);
   try {
     const listed = (await ctx.remote.listFolders()).map((f) => f.name);
@@ -177,6 +180,9 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
             metadata: ctx.metadata,
             events: ctx.events,
             dryRun: ctx.dryRun,
+            quick: ctx.quick,
+            window: ctx.window,
+            copyIgnore: ctx.copyIgnore,
             options: {
               localWritable: ctx.local.writable,
               remoteWritable: ctx.remote.writable,
@@ -190,6 +196,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         );
         addCounts(counts, result.counts);
         errors += result.messageErrors;
+        syncedFolders.push(pair.local);
         ctx.events.folderDone(ctx.name, pair.local, result.counts, result.skipped);
       } catch (error) {
         if (!(error instanceof FolderError)) {
@@ -227,5 +234,5 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     seconds: (performance.now() - started) / 1000,
   };
   ctx.events.accountDone(summary);
-  return { summary, errors, uidValidityErrors, accountError };
+  return { summary, errors, uidValidityErrors, accountError, syncedFolders };
 }

@@ -49,6 +49,8 @@ export interface LoopSettings {
   readonly postSyncHook?: string;
   /** Keep connections open between cycles (`holdconnectionopen`). */
   readonly holdConnectionOpen: boolean;
+  /** Called after every cycle (mbnames is written here). */
+  readonly afterCycle?: (result: AccountResult) => Promise<void>;
   /** Runs a hook; injectable. Reports through the context's events. */
   readonly runHook: (
     command: string,
@@ -95,6 +97,7 @@ export async function runAccount(
       });
       total.errors += result.errors;
       total.uidValidityErrors += result.uidValidityErrors;
+      await settings.afterCycle?.(result);
       const accountFailed = result.accountError;
       failuresInARow = accountFailed ? failuresInARow + 1 : 0;
       if (

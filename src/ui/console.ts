@@ -16,12 +16,6 @@ export const UI_NAMES = ["ttyui", "basic", "quiet", "machineui"] as const;
 /** UI names OfflineIMAP has that are not available yet. */
 export const PLANNED_UI_NAMES = ["syslog", "blinkenlights"] as const;
 
-/** Reduces `TTY.TTYUI` to `ttyui` and lower-cases. */
-export function normalizeUiName(name: string): string {
-  const parts = name.trim().split(".");
-  return (parts[parts.length - 1] ?? "").toLowerCase();
-}
-
 /** Output streams (injectable for tests). */
 export interface ConsoleOutput {
   out(line: string): void;
