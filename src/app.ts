@@ -136,7 +136,9 @@ export async function infoReport(
     });
     try {
       const repository = role === "remote" ? opened.remote : opened.local;
-      return (await repository.listFolders()).map((f) => f.name);
+      // Listed in sync order: case-insensitive, as OfflineIMAP's default foldersort.
+      return (await repository.listFolders()).map((f) => f.name)
+        .sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
     } finally {
       await opened.local.close().catch(() => {});
       await opened.remote.close().catch(() => {});
