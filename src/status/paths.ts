@@ -1,6 +1,7 @@
 /**
  * Layout of the metadata directory (`[general] metadata`, default `~/.offlineimap`) as
- * OfflineIMAP 7.x/8.x uses it (formats.md §2). Pure: builds paths, touches nothing.
+ * OfflineIMAP 7.x/8.x uses it (formats.md §2). Pure: builds paths, touches nothing (only
+ * {@link uniqueTmpPath} draws random numbers).
  *
  * Account and repository names are used verbatim, as OfflineIMAP does (they may hold spaces,
  * `@` or `:`); paths are joined with `/`.
@@ -30,6 +31,28 @@ export function statusSqlitePath(metadata: string, account: string, folderName: 
 /** Path of a folder's legacy plain-text status cache: `Account-<account>/LocalStatus/<f>`. */
 export function statusPlainPath(metadata: string, account: string, folderName: string): string {
   return `${accountDir(metadata, account)}/LocalStatus/${folderFileName(folderName)}`;
+}
+
+/**
+ * Journal of a folder's plain-text status: `Account-<account>/LocalStatus-journal/<f>`, our own
+ * addition (OfflineIMAP never looks there). A directory of its own, because any name beside the
+ * status files, such as `<f>.journal`, could be the status file of another folder.
+ */
+export function statusJournalPath(metadata: string, account: string, folderName: string): string {
+  return `${accountDir(metadata, account)}/LocalStatus-journal/${folderFileName(folderName)}`;
+}
+
+/**
+ * A fresh name beside `path` for writing a file that then replaces `path` by rename:
+ * `<dir>/.<file>.<16 hex digits>.tmp`. OfflineIMAP uses `<path>.tmp`, which is the status or
+ * validity file of a folder named `<folder>.tmp`; a random part cannot be predicted by a
+ * server choosing folder names, and the leading dot keeps debris of a crash out of sight.
+ */
+export function uniqueTmpPath(path: string): string {
+  const slash = path.lastIndexOf("/");
+  const random = [...crypto.getRandomValues(new Uint8Array(8))]
+    .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${random}.tmp`;
 }
 
 /**

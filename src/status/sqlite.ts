@@ -13,7 +13,9 @@
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { FolderError } from "../errors.ts";
+import { errorText, fsHint, isDiskFull } from "../fs_errors.ts";
 import type { FlagLetters } from "../repository/folder.ts";
+import type { PlainRecord } from "./plain.ts";
 import type { StatusBatch, StatusStore } from "./store.ts";
 
 /** Options of {@link openSqliteStatus}. */
@@ -152,15 +154,95 @@ function transaction(db: DatabaseSync, body: () => void): void {
 }
 
 function statusError(path: string, details: string, cause?: unknown): FolderError {
-  const reason = cause instanceof Error ? `${details} (${cause.message})` : details;
-  const { errcode, code } = (cause ?? {}) as { errcode?: unknown; code?: unknown };
-  // SQLITE_FULL is error code 13.
-  const full = errcode === 13 || code === "ENOSPC" || code === "EDQUOT";
+  const reason = cause === undefined ? details : `${details} (${errorText(cause)})`;
   return new FolderError(`Cannot use status database "${path}": ${reason}`, {
     cause,
-    hint: full ? "disk full?" : `if the file is damaged, move "${path}" away; the next sync ` +
-      "rebuilds the status from both sides, but deletions made since the last sync come back",
+    hint: isDiskFull(cause) || cause instanceof Deno.errors.PermissionDenied
+      ? fsHint(cause)
+      : `if the file is damaged, move "${path}" away; the next sync rebuilds the status from ` +
+        "both sides, but deletions made since the last sync come back",
   });
+}
+
+/**
+ * Creates a new status database at `path` (which must not exist; mode 0600) holding `records`
+ * with their Gmail fields, in one transaction: the writer of a migration, which fills a
+ * temporary file and renames it into place so that a crash never leaves a half-imported
+ * status.
+ *
+ * @throws {FolderError} when the file exists or cannot be written.
+ */
+export function createSqliteStatusFile(
+  path: string,
+  records: ReadonlyMap<number, PlainRecord>,
+  options: { readonly fsync: boolean },
+): void {
+  let db: DatabaseSync;
+  try {
+    const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+    file.close();
+    db = new DatabaseSync(path);
+  } catch (error) {
+    throw statusError(path, "cannot create the file", error);
+  }
+  try {
+    db.exec(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
+    prepareSchema(db, path, true);
+    const insert = db.prepare("INSERT INTO status (id, flags, mtime, labels) VALUES (?, ?, ?, ?)");
+    transaction(db, () => {
+      for (const [uid, record] of records) {
+        insert.run(uid, record.flags, record.mtime, record.labels);
+      }
+    });
+  } catch (error) {
+    if (error instanceof FolderError) throw error;
+    throw statusError(path, "cannot save changes", error);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Reads every row of an existing status database with its Gmail fields (for an import into
+ * the plain format), opening it read-only. Returns undefined when the file does not exist.
+ *
+ * @throws {FolderError} as {@link openSqliteStatus} does for a file it cannot use.
+ */
+export async function readSqliteRecords(
+  path: string,
+): Promise<Map<number, PlainRecord> | undefined> {
+  if (!(await exists(path))) return undefined;
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+  } catch (error) {
+    throw statusError(path, "cannot open the file", error);
+  }
+  try {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    prepareSchema(db, path, false);
+    const records = new Map<number, PlainRecord>();
+    const columns = db.prepare("SELECT name FROM pragma_table_info('status')").all();
+    // A file without tables (an empty one) is an empty status, as openSqliteStatus() reads it.
+    if (columns.length === 0) return records;
+    const version1 = !columns.some((row) => row.name === "labels");
+    const sql = version1
+      ? "SELECT id, flags, 0 AS mtime, '' AS labels FROM status"
+      : "SELECT id, flags, mtime, labels FROM status";
+    for (const row of db.prepare(sql).iterate()) {
+      records.set(Number(row.id), {
+        flags: row.flags === null ? "" : String(row.flags),
+        mtime: Number(row.mtime ?? 0),
+        labels: row.labels === null ? "" : String(row.labels),
+      });
+    }
+    return records;
+  } catch (error) {
+    if (error instanceof FolderError) throw error;
+    throw statusError(path, "not a readable status database", error);
+  } finally {
+    db.close();
+  }
 }
 
 /** A status backed by one open database. */

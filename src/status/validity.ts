@@ -6,6 +6,8 @@
 
 import { dirname } from "node:path";
 import { FolderError } from "../errors.ts";
+import { errorText, fsHint } from "../fs_errors.ts";
+import { uniqueTmpPath } from "./paths.ts";
 
 /**
  * Reads a saved UIDVALIDITY. Returns undefined when the file does not exist (first sync).
@@ -22,6 +24,7 @@ export async function readFolderValidity(path: string): Promise<number | undefin
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new FolderError(`Cannot read UIDVALIDITY file "${path}": ${errorText(error)}`, {
       cause: error,
+      hint: fsHint(error),
     });
   }
   const line = text.split("\n", 1)[0]!.trim();
@@ -38,10 +41,12 @@ export async function readFolderValidity(path: string): Promise<number | undefin
 }
 
 /**
- * Saves a UIDVALIDITY as decimal followed by `\n`: writes `<path>.tmp`, then renames it over
+ * Saves a UIDVALIDITY as decimal followed by `\n`: writes a {@link uniqueTmpPath} file (not
+ * OfflineIMAP's `<path>.tmp`, the file of a folder named `<folder>.tmp`), then renames it over
  * `path`, so a reader sees the old or the new value, never a partial one. Missing parent
- * directories are created with mode 0700. No fsync, as in OfflineIMAP: a lost write only means
- * the value is saved again at the next sync.
+ * directories are created with mode 0700, the file with 0600 (OfflineIMAP leaves it to the
+ * umask). No fsync, as in OfflineIMAP: a lost write only means the value is saved again at the
+ * next sync.
  *
  * @throws {FolderError} when the file cannot be written.
  */
@@ -49,24 +54,18 @@ export async function writeFolderValidity(path: string, value: number): Promise<
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`Cannot save UIDVALIDITY "${value}": not a non-negative integer`);
   }
-  const tmp = `${path}.tmp`;
+  const tmp = uniqueTmpPath(path);
   try {
     await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await Deno.writeTextFile(tmp, `${value}\n`);
+    await Deno.writeTextFile(tmp, `${value}\n`, { mode: 0o600 });
     await Deno.rename(tmp, path);
   } catch (error) {
+    await Deno.remove(tmp).catch(() => {
+      // Nothing to clean, or the disk is gone: the failure below is what matters.
+    });
     throw new FolderError(`Cannot save UIDVALIDITY file "${path}": ${errorText(error)}`, {
       cause: error,
-      hint: isDiskFull(error) ? "disk full?" : undefined,
+      hint: fsHint(error),
     });
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isDiskFull(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "ENOSPC" || code === "EDQUOT";
 }
