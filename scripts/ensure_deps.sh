@@ -24,6 +24,10 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
   packages+=(openssl)
 fi
+# OfflineIMAP itself, for the compatibility test (optional: that test is ignored without it).
+if [ "$(id -u)" = 0 ] && ! command -v offlineimap >/dev/null 2>&1; then
+  packages+=(offlineimap3)
+fi
 if [ "${#packages[@]}" -eq 0 ]; then
   exit 0
 fi

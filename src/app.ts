@@ -10,6 +10,7 @@ import type { AccountConfig, Config } from "./config/types.ts";
 import { formatInfo, gatherListings } from "./cli/info.ts";
 import { AccountError, UserFacingError } from "./errors.ts";
 import { runHook } from "./hooks.ts";
+import { acquireAccountLock } from "./lock.ts";
 import { pruneMbnames, writeAccountMbnames, writeMbnamesFile } from "./mbnames.ts";
 import { openAccount } from "./repository/open.ts";
 import type { OpenAccountOptions } from "./repository/open.ts";
@@ -89,6 +90,10 @@ export async function syncAccounts(
         preSyncHook: account.preSyncHook,
         postSyncHook: account.postSyncHook,
         holdConnectionOpen: account.remote.holdConnectionOpen,
+        // A dry run writes nothing, not even the lock file (DECISIONS.md #9).
+        lock: options.dryRun
+          ? undefined
+          : () => acquireAccountLock(config.general.metadata, account.name),
         afterCycle: mbnames
           ? async (cycle) => {
             await writeAccountMbnames(

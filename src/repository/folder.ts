@@ -176,6 +176,8 @@ export interface Repository {
   openFolder(name: string): Promise<Folder>;
   /** Deletes a folder (only `--delete-folder` does; the sync never deletes folders). */
   deleteFolder?(name: string): Promise<void>;
+  /** Optional end-of-cycle work (Maildir: `restoreatime`). */
+  finishCycle?(): Promise<void>;
   /** Closes connections and handles. */
   close(): Promise<void>;
 }

@@ -37,6 +37,8 @@ export interface ImapRuntime {
   readonly utf8FolderNames?: boolean;
   /** `filterheaders`: header fields removed from uploaded messages. */
   readonly filterHeaders?: readonly string[];
+  /** `customflag_*` of the local Maildir (keywords → letters on download). */
+  readonly customFlags?: Readonly<Record<string, string>>;
   /** Whether a password may be asked on the terminal (ttyui only). */
   readonly interactive?: boolean;
   /** UI name, for "this UI cannot ask" messages. */
@@ -310,6 +312,7 @@ export class ImapRepository implements Repository {
       this.#config,
       (broken) => this.#pool.release(client, broken),
       this.#runtime.filterHeaders,
+      this.#runtime.customFlags,
     );
   }
 

@@ -74,6 +74,8 @@ export class ImapFolder implements Folder {
 
   #release: (broken: boolean) => void;
   #filterHeaders: readonly string[];
+  /** `customflag_*` of the local Maildir: keywords shown as lower-case letters there. */
+  #customFlags: Readonly<Record<string, string>>;
   #broken = false;
 
   constructor(
@@ -82,8 +84,10 @@ export class ImapFolder implements Folder {
     config: ImapRepositoryConfig,
     release: (broken: boolean) => void,
     filterHeaders: readonly string[] = [],
+    customFlags: Readonly<Record<string, string>> = {},
   ) {
     this.#filterHeaders = filterHeaders;
+    this.#customFlags = customFlags;
     this.name = name;
     this.#client = client;
     this.#config = config;
@@ -153,7 +157,7 @@ export class ImapFolder implements Folder {
           hidden.add(item.uid);
           continue;
         }
-        const flags = imapFlagsToLetters(item.flags ?? []);
+        const flags = imapFlagsToLetters(item.flags ?? [], { customFlags: this.#customFlags });
         messages.set(item.uid, { uid: item.uid, flags, size: item.size });
         this.#flags.set(item.uid, flags);
       }
@@ -209,7 +213,9 @@ export class ImapFolder implements Folder {
     };
     return {
       ref: { uid },
-      flags: message.flags ? imapFlagsToLetters(message.flags) : this.#flags.get(uid) ?? "",
+      flags: message.flags
+        ? imapFlagsToLetters(message.flags, { customFlags: this.#customFlags })
+        : this.#flags.get(uid) ?? "",
       internalDate: message.internalDate,
       networkSize: () => Promise.resolve(message.size),
       openNetwork: take,

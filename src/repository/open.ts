@@ -7,14 +7,8 @@
  */
 
 import type { AccountConfig, GeneralConfig } from "../config/types.ts";
-import { AccountError } from "../errors.ts";
-import {
-  folderFileName,
-  folderValidityPath,
-  repositoryDir,
-  statusSqlitePath,
-} from "../status/paths.ts";
-import { openSqliteStatus } from "../status/sqlite.ts";
+import { folderFileName, folderValidityPath, repositoryDir } from "../status/paths.ts";
+import { openStatusStore, removeStatusStore, statusFiles } from "../status/open.ts";
 import { readFolderValidity, writeFolderValidity } from "../status/validity.ts";
 import type { FolderMetadata } from "../sync/folder.ts";
 import type { Repository } from "./folder.ts";
@@ -52,12 +46,6 @@ export function openAccount(
   general: GeneralConfig,
   options: OpenAccountOptions,
 ): OpenedAccount {
-  if (account.statusBackend !== "sqlite") {
-    throw new AccountError(
-      `Account "${account.name}": status_backend = ${account.statusBackend} is not supported yet`,
-      { hint: "remove status_backend or set it to sqlite" },
-    );
-  }
   const meta = general.metadata;
   const uidMapPath = (folder: string) =>
     `${repositoryDir(meta, account.local.name)}/UIDMapping/${folderFileName(folder)}`;
@@ -88,11 +76,13 @@ export function openAccount(
     dryRun: options.dryRun,
     utf8FolderNames: account.utf8FolderNames,
     filterHeaders: account.filterHeaders,
+    customFlags: account.local.type === "Maildir" ? account.local.customFlags : undefined,
     uiName: options.uiName,
     interactive: options.interactive,
     warn: options.warn,
   });
-  const statusPath = (localName: string) => statusSqlitePath(meta, account.name, localName);
+  const statusPath = (localName: string) =>
+    statusFiles(meta, account.name, localName)[account.statusBackend];
   const remoteValidity = (name: string) => folderValidityPath(meta, account.remote.name, name);
   const localValidity = (name: string) => folderValidityPath(meta, account.local.name, name);
   // Our own addition to OfflineIMAP's layout (it ignores unknown directories): the server's
@@ -101,7 +91,11 @@ export function openAccount(
     `${repositoryDir(meta, account.remote.name)}/QuickSync/${folderFileName(name)}`;
   const metadata: FolderMetadata = {
     openStatus: (localName) =>
-      openSqliteStatus(statusPath(localName), { fsync: general.fsync, create: !options.dryRun }),
+      openStatusStore(meta, account.name, localName, {
+        backend: account.statusBackend,
+        fsync: general.fsync,
+        create: !options.dryRun,
+      }),
     readRemoteValidity: (remoteName) => readFolderValidity(remoteValidity(remoteName)),
     readLocalValidity: (localName) => readFolderValidity(localValidity(localName)),
     async writeValidity(remoteName, remoteValue, localName, localValue) {
@@ -112,12 +106,10 @@ export function openAccount(
     async resetStatus(localName) {
       if (options.dryRun) return;
       // (A dry run keeps the old status file; the folder then reads as empty anyway.)
-      const paths = ["", "-wal", "-shm", "-journal"].map((suffix) =>
-        statusPath(localName) + suffix
-      );
-      if (account.local.type === "IMAP") paths.push(uidMapPath(localName));
-      for (const path of paths) {
-        await Deno.remove(path).catch((error) => {
+      // Both backends: an old plain cache left behind would be imported again.
+      await removeStatusStore(meta, account.name, localName);
+      if (account.local.type === "IMAP") {
+        await Deno.remove(uidMapPath(localName)).catch((error) => {
           if (!(error instanceof Deno.errors.NotFound)) throw error;
         });
       }

@@ -51,6 +51,12 @@ export interface LoopSettings {
   readonly holdConnectionOpen: boolean;
   /** Called after every cycle (mbnames is written here). */
   readonly afterCycle?: (result: AccountResult) => Promise<void>;
+  /**
+   * Takes the account lock for one cycle (OfflineIMAP's `<metadata>/<account>.lock`, taken at
+   * the start of each cycle and released at its end, so another process may sync during the
+   * sleep). Throws when another process holds it.
+   */
+  readonly lock?: () => Promise<{ release(): Promise<void> }>;
   /** Runs a hook; injectable. Reports through the context's events. */
   readonly runHook: (
     command: string,
@@ -90,11 +96,33 @@ export async function runAccount(
       if (settings.preSyncHook && !ctx.dryRun && !control.stopRequested) {
         await settings.runHook(settings.preSyncHook, "presynchook", mode);
       }
-      const result: AccountResult = await syncAccount({
-        ...ctx,
-        quick,
-        stopping: () => control.stopRequested,
-      });
+      let lock: { release(): Promise<void> } | undefined;
+      try {
+        lock = await settings.lock?.();
+      } catch (error) {
+        // Another instance syncs this account: an account-level error for this cycle.
+        total.errors++;
+        ctx.events.error(ctx.name, error instanceof Error ? error : new Error(String(error)));
+        failuresInARow++;
+        if (settings.autorefresh <= 0 || failuresInARow >= 3) {
+          total.gaveUp = failuresInARow >= 3;
+          break;
+        }
+        await control.sleep(settings.autorefresh * 60_000);
+        if (control.stopRequested || control.finishRequested) break;
+        continue;
+      }
+      let result: AccountResult;
+      try {
+        result = await syncAccount({
+          ...ctx,
+          quick,
+          stopping: () => control.stopRequested,
+        });
+        await ctx.local.finishCycle?.();
+      } finally {
+        await lock?.release();
+      }
       total.errors += result.errors;
       total.uidValidityErrors += result.uidValidityErrors;
       await settings.afterCycle?.(result);
