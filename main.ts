@@ -9,12 +9,18 @@
  */
 
 import { applyOverrides, normalizeUiName, parseArgs, USAGE } from "./src/cli/args.ts";
-import type { CliOptions } from "./src/cli/args.ts";
 import { locateConfig, readConfig } from "./src/config/load.ts";
 import { resolveConfig } from "./src/config/schema.ts";
 import { ConfigError } from "./src/errors.ts";
 import { RunControl } from "./src/sync/daemon.ts";
-import { deleteRemoteFolder, infoReport, pruneMbnamesCaches, syncAccounts } from "./src/app.ts";
+import {
+  deleteRemoteFolder,
+  infoReport,
+  migrateFmd5,
+  pruneMbnamesCaches,
+  syncAccounts,
+} from "./src/app.ts";
+import { openSyslog } from "./src/ui/syslog.ts";
 import type { RunOptions } from "./src/app.ts";
 import { canPrompt } from "./src/config/passwords.ts";
 import { createConsoleUi, formatError, PLANNED_UI_NAMES, UI_NAMES } from "./src/ui/console.ts";
@@ -25,21 +31,6 @@ import { teeEvents } from "./src/ui/tee.ts";
 
 /** Program version (`--version`). */
 export const VERSION = "0.1.0";
-
-/** Flags that are parsed but whose feature has not landed yet: refused, never ignored. */
-function refuseUnsupported(cli: CliOptions): void {
-  const unsupported: Array<[boolean, string]> = [
-    [cli.migrateFmd5, "--migrate-fmd5-using-nametrans"],
-    [cli.syslog, "-s"],
-  ];
-  for (const [given, flag] of unsupported) {
-    if (given) {
-      throw new ConfigError(`Option ${flag} is not supported yet`, {
-        hint: "run without it; see README.md for what is implemented",
-      });
-    }
-  }
-}
 
 function chooseUi(value: string): { name: string; warnings: string[] } {
   const { name, warning } = normalizeUiName(value);
@@ -108,7 +99,7 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
   // deno-lint-ignore no-console
   const err = io?.err ?? ((t: string) => console.error(t));
   let verbose = false;
-  let closeLog = () => {};
+  let closeLog = (): Promise<void> | void => {};
   let closeConfig = () => Promise.resolve();
   try {
     const cli = parseArgs(argv);
@@ -125,7 +116,6 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
       out(`offlineimap-ts v${VERSION}, Deno v${Deno.version.deno}, V8 v${Deno.version.v8}`);
       return 0;
     }
-    refuseUnsupported(cli);
     const path = locateConfig(cli.configFile, {
       HOME: Deno.env.get("HOME"),
       XDG_CONFIG_HOME: Deno.env.get("XDG_CONFIG_HOME"),
@@ -146,15 +136,24 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     const debug = new Set(cli.debug ?? []);
     const ui: SyncEvents = uiName === "machineui"
       ? createMachineUi({ debug, verbose, output: { out, err } })
-      : createConsoleUi(uiName, { debug, verbose, output: { out, err } });
+      : createConsoleUi(uiName === "syslog" ? "quiet" : uiName, {
+        debug,
+        verbose,
+        output: { out, err },
+      });
     const logFile = cli.logFile === undefined ? undefined : openLogFile(cli.logFile, {
       debug,
       verbose,
       version: VERSION,
       argv,
     });
-    closeLog = () => logFile?.close();
-    const events = logFile ? teeEvents(ui, logFile.events) : ui;
+    const syslog = cli.syslog || uiName === "syslog" ? openSyslog({ debug, verbose }) : undefined;
+    closeLog = async () => {
+      logFile?.close();
+      await syslog?.close();
+    };
+    const sinks = [ui, logFile?.events, syslog?.events].filter((e): e is SyncEvents => !!e);
+    const events = sinks.length === 1 ? ui : teeEvents(...sinks);
     lateWarning = (message) => events.warning(message);
     for (const warning of [...cli.warnings, ...warnings, ...chosen.warnings]) {
       events.warning(warning);
@@ -173,6 +172,10 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     if (cli.mbnamesPrune) {
       const removed = await pruneMbnamesCaches(config, options);
       for (const account of removed) events.warning(`Removed the mbnames cache of "${account}"`);
+      return 0;
+    }
+    if (cli.migrateFmd5) {
+      await migrateFmd5(config, options, events);
       return 0;
     }
     if (cli.deleteFolder !== undefined) {
@@ -199,7 +202,7 @@ export async function run(argv: readonly string[], io?: RunIo): Promise<number> 
     for (const line of formatError(e, verbose)) err(line);
     return e instanceof ConfigError ? e.exitCode : 1;
   } finally {
-    closeLog();
+    await closeLog();
     await closeConfig();
   }
 }

@@ -13,9 +13,11 @@ import { runHook } from "./hooks.ts";
 import { acquireAccountLock } from "./lock.ts";
 import { pruneMbnames, writeAccountMbnames, writeMbnamesFile } from "./mbnames.ts";
 import { openAccount } from "./repository/open.ts";
+import { MaildirRepository } from "./repository/maildir.ts";
 import type { OpenAccountOptions } from "./repository/open.ts";
 import { runLimited } from "./sync/account.ts";
-import { runAccount, RunControl } from "./sync/daemon.ts";
+import { runAccount } from "./sync/daemon.ts";
+import type { RunControl } from "./sync/daemon.ts";
 import type { SyncEvents } from "./ui/events.ts";
 
 /** How the run was asked for. */
@@ -193,4 +195,26 @@ export async function pruneMbnamesCaches(
     config.general.mbnames,
     { dryRun: options.dryRun },
   );
+}
+
+/** `--migrate-fmd5-using-nametrans` over the local Maildir of every active account. */
+export async function migrateFmd5(
+  config: Config,
+  options: RunOptions,
+  events: SyncEvents,
+): Promise<void> {
+  for (const account of config.accounts.values()) {
+    if (account.local.type !== "Maildir") continue;
+    const repository = new MaildirRepository(account.local, {
+      fsync: config.general.fsync,
+      dryRun: options.dryRun,
+      infoSep: account.maildirWindowsCompatible ? "!" : ":",
+    });
+    const renamed = await repository.migrateFmd5();
+    events.warning(
+      `${
+        options.dryRun ? "[DRYRUN] Would rename" : "Renamed"
+      } ${renamed} files of account "${account.name}" to the FMD5 of their translated folder names`,
+    );
+  }
 }

@@ -294,6 +294,34 @@ export class MaildirRepository implements Repository {
     }
   }
 
+  /**
+   * `--migrate-fmd5-using-nametrans`: in every folder whose `nametrans` changes its name, renames
+   * the files whose `FMD5=` is the MD5 of the untranslated name (written by OfflineIMAP before
+   * 6.3.5) to carry the MD5 of the translated one. Returns how many files were (or, in a dry
+   * run, would be) renamed.
+   */
+  async migrateFmd5(): Promise<number> {
+    let renamed = 0;
+    for (const { name } of await this.listFolders()) {
+      const oldMd5 = folderMd5(name);
+      const newMd5 = folderMd5(this.#config.nametrans(name));
+      if (oldMd5 === newMd5) continue;
+      const path = this.#checkedPath(name);
+      for (const sub of ["new", "cur"]) {
+        for await (const entry of Deno.readDir(`${path}/${sub}`)) {
+          if (!entry.isFile || !entry.name.includes(`,FMD5=${oldMd5}`)) continue;
+          renamed++;
+          if (this.#options.dryRun) continue;
+          await Deno.rename(
+            `${path}/${sub}/${entry.name}`,
+            `${path}/${sub}/${entry.name.replace(`,FMD5=${oldMd5}`, `,FMD5=${newMd5}`)}`,
+          );
+        }
+      }
+    }
+    return renamed;
+  }
+
   #checkedPath(name: string): string {
     const reason = unsafeFolderNameReason(name);
     if (reason !== undefined) {

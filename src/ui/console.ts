@@ -12,9 +12,9 @@ import type { AccountSummary, SyncCounts, SyncEvents } from "./events.ts";
 import type { FolderPlan } from "../sync/types.ts";
 
 /** UI names accepted by `-u` and `ui =` today (case-insensitive, dotted forms reduced). */
-export const UI_NAMES = ["ttyui", "basic", "quiet", "machineui"] as const;
+export const UI_NAMES = ["ttyui", "basic", "quiet", "machineui", "syslog"] as const;
 /** UI names OfflineIMAP has that are not available yet. */
-export const PLANNED_UI_NAMES = ["syslog", "blinkenlights"] as const;
+export const PLANNED_UI_NAMES = ["blinkenlights"] as const;
 
 /** Output streams (injectable for tests). */
 export interface ConsoleOutput {

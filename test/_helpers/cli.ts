@@ -21,7 +21,12 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { HOME: "/nonexistent", NO_COLOR: "1", ...env },
+    env: {
+      HOME: "/nonexistent",
+      NO_COLOR: "1",
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      ...env,
+    },
     clearEnv: true,
   }).output();
   const dec = new TextDecoder();
