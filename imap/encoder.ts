@@ -66,12 +66,26 @@ function hasControl(text: string): boolean {
   return false;
 }
 
-/** Encodes a command as wire segments. `tag` and `name` are atoms. */
+/** How the server lets us send literals and strings. */
+export interface EncodeOptions {
+  /**
+   * Largest literal sent without waiting for "+": `Infinity` with LITERAL+ (RFC 7888), 4096
+   * with LITERAL-, -1 when every literal must be synchronising.
+   */
+  readonly maxNonSyncLiteral: number;
+  /** UTF8=ACCEPT is enabled (RFC 6855): 8-bit strings may be sent quoted. */
+  readonly utf8: boolean;
+}
+
+/**
+ * Encodes a command as wire segments. `tag` and `name` are atoms. Throws
+ * {@link ImapProtocolError} when an atom carries CR, LF or NUL (command injection).
+ */
 export function encodeCommand(
   tag: string,
   name: string,
   args: readonly Arg[],
-  options: { literalPlus: boolean; utf8: boolean },
+  options: EncodeOptions,
 ): Segment[] {
   const segments: Segment[] = [];
   let text = `${tag} ${name}`;
@@ -108,7 +122,7 @@ export function encodeCommand(
         add({ literal: ENCODER.encode(value) }, secret);
       }
     } else if ("literal" in arg) {
-      const sync = !options.literalPlus;
+      const sync = arg.literal.length > options.maxNonSyncLiteral;
       text += literalHeader(arg.literal.length, sync).trimEnd();
       log += literalHeader(arg.literal.length, sync).trimEnd();
       flushLine();
@@ -120,7 +134,7 @@ export function encodeCommand(
         secret,
       });
     } else if ("stream" in arg) {
-      const sync = !options.literalPlus;
+      const sync = arg.stream.size > options.maxNonSyncLiteral;
       text += literalHeader(arg.stream.size, sync).trimEnd();
       log += literalHeader(arg.stream.size, sync).trimEnd();
       flushLine();

@@ -13,9 +13,21 @@ import type {
   ListEntry,
   Response,
   ResponseCode,
+  SpecialUse,
   StatusWord,
   StreamedLiteral,
 } from "./types.ts";
+
+const SPECIAL_USES: readonly SpecialUse[] = [
+  "\\All",
+  "\\Archive",
+  "\\Drafts",
+  "\\Flagged",
+  "\\Junk",
+  "\\Sent",
+  "\\Trash",
+];
+const SPECIAL_USE = new Map(SPECIAL_USES.map((u) => [u.toLowerCase(), u]));
 
 const STREAMED: StreamedLiteral = Object.freeze({ streamed: true as const });
 const UTF8 = new TextDecoder("utf-8");
@@ -41,14 +53,14 @@ const MONTHS: Record<string, number> = {
 
 /** A cursor over the lines and literals of one response. */
 class Cursor {
-  #raw: RawResponse;
   #texts: string[];
+  #literals: readonly (Uint8Array | null)[];
   line = 0;
   pos = 0;
 
-  constructor(raw: RawResponse) {
-    this.#raw = raw;
-    this.#texts = raw.lines.map((l) => UTF8.decode(l));
+  constructor(texts: string[], literals: readonly (Uint8Array | null)[]) {
+    this.#texts = texts;
+    this.#literals = literals;
   }
 
   get text(): string {
@@ -64,7 +76,7 @@ class Cursor {
   }
 
   fail(what: string): never {
-    const bytes = this.#raw.lines[0] ?? new Uint8Array();
+    const bytes = ENCODER.encode(this.#texts[0] ?? "");
     throw new ImapProtocolError(`Cannot parse server response: ${what}: ${showBytes(bytes, 120)}`);
   }
 
@@ -127,7 +139,7 @@ class Cursor {
   literal(): Uint8Array | StreamedLiteral {
     const match = /^\{(\d+)\+?\}$/.exec(this.text.slice(this.pos));
     if (!match) this.fail(`literal marker must end the line at column ${this.pos}`);
-    const value = this.#raw.literals[this.line];
+    const value = this.#literals[this.line];
     if (value === undefined) this.fail("literal without data");
     this.line++;
     this.pos = 0;
@@ -140,6 +152,11 @@ class Cursor {
     if (ch === "(") return this.list();
     if (ch === '"') return this.quoted();
     if (ch === "{") return this.literal();
+    // RFC 3516 literal8 (BINARY[] bodies): "~{n}".
+    if (ch === "~" && this.text[this.pos + 1] === "{") {
+      this.pos++;
+      return this.literal();
+    }
     if (ch === "") this.fail("unexpected end of response");
     const atom = this.atom(brackets);
     return atom.toUpperCase() === "NIL" ? null : atom;
@@ -166,10 +183,28 @@ function asText(value: ImapValue | undefined): string | undefined {
   return undefined;
 }
 
+const UID_SET = /^\d+(:\d+)?(,\d+(:\d+)?)*$/;
+
+/** Largest number32 / nz-number (RFC 3501 9). */
+const MAX_NUMBER = 0xffffffff;
+
 function asNumber(value: ImapValue | undefined, cursor: Cursor, what: string): number {
   const text = asText(value);
-  if (text === undefined || !/^\d+$/.test(text)) cursor.fail(`${what} is not a number`);
+  if (text === undefined || !/^\d{1,10}$/.test(text) || Number(text) > MAX_NUMBER) {
+    cursor.fail(`${what} is not a 32-bit number`);
+  }
   return Number(text);
+}
+
+/** Largest mod-sequence value (RFC 7162 7: 63 bits). */
+const MAX_MODSEQ = (1n << 63n) - 1n;
+
+function asBig(value: ImapValue | undefined, cursor: Cursor, what: string): bigint {
+  const text = asText(value);
+  if (text === undefined || !/^\d{1,20}$/.test(text)) cursor.fail(`${what} is not a number`);
+  const big = BigInt(text);
+  if (big > MAX_MODSEQ) cursor.fail(`${what} is out of range`);
+  return big;
 }
 
 function asStrings(value: ImapValue | undefined, cursor: Cursor, what: string): string[] {
@@ -177,23 +212,16 @@ function asStrings(value: ImapValue | undefined, cursor: Cursor, what: string): 
   return value.map((v) => asText(v) ?? cursor.fail(`${what} holds a non-string`));
 }
 
+const INTERNAL_DATE = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/;
+
 /** Parses an INTERNALDATE such as `17-Jul-1996 02:44:25 -0700`. */
 export function parseInternalDate(text: string): Date | undefined {
-  const m = /^\s*(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(
-    text,
-  );
+  const m = INTERNAL_DATE.exec(text);
   if (!m) return undefined;
   const month = MONTHS[m[2]!.toUpperCase()];
   if (month === undefined) return undefined;
-  const offset = (m[7] === "-" ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
-  const utc = Date.UTC(
-    Number(m[3]),
-    month,
-    Number(m[1]),
-    Number(m[4]),
-    Number(m[5]),
-    Number(m[6]),
-  );
+  const offset = (m[7] === "-" ? -1 : 1) * (+m[8]! * 60 + +m[9]!);
+  const utc = Date.UTC(+m[3]!, month, +m[1]!, +m[4]!, +m[5]!, +m[6]!);
   return new Date(utc - offset * 60_000);
 }
 
@@ -246,12 +274,9 @@ function parseFetch(seq: number, cursor: Cursor): FetchData {
         data.internalDate = date;
         break;
       }
-      case "MODSEQ": {
-        const inner = Array.isArray(value) ? asText(value[0]) : undefined;
-        if (inner === undefined || !/^\d+$/.test(inner)) cursor.fail("MODSEQ is not a number");
-        data.modseq = BigInt(inner);
+      case "MODSEQ":
+        data.modseq = asBig(Array.isArray(value) ? value[0] : undefined, cursor, "MODSEQ");
         break;
-      }
       default:
         if (/^(BODY|BINARY|RFC822)(\.|\[|$)/.test(upper) && !/^BODY(STRUCTURE)?$/.test(upper)) {
           if (Array.isArray(value)) cursor.fail(`${key} is a list`);
@@ -269,6 +294,7 @@ function parseFetch(seq: number, cursor: Cursor): FetchData {
 
 /** Upper-cases a section name outside of quoted field names; drops a `.PEEK`. */
 export function normalizeSection(key: string): string {
+  if (key === "BODY[]") return key;
   return key.replace(/\.PEEK\[/i, "[").replace(/^[^[]*/, (head) => head.toUpperCase());
 }
 
@@ -282,7 +308,11 @@ function parseList(cursor: Cursor): ListEntry {
   const nameValue = cursor.value();
   const name = nameValue === null ? "NIL" : asText(nameValue);
   if (name === undefined) cursor.fail("LIST mailbox name");
-  return { attributes, delimiter, name };
+  // LIST-EXTENDED (RFC 5258) may append extended data such as ("CHILDINFO" ("SUBSCRIBED")).
+  cursor.skipSpaces();
+  if (cursor.peek() === "(") cursor.list();
+  const specialUse = attributes.map((a) => SPECIAL_USE.get(a.toLowerCase())).find((u) => u);
+  return specialUse ? { attributes, delimiter, name, specialUse } : { attributes, delimiter, name };
 }
 
 function parseNumbers(cursor: Cursor): { numbers: number[]; modseq?: bigint } {
@@ -293,12 +323,12 @@ function parseNumbers(cursor: Cursor): { numbers: number[]; modseq?: bigint } {
     if (cursor.atEnd || cursor.peek() === "") break;
     if (cursor.peek() === "(") {
       const extra = cursor.list();
-      if (asText(extra[0])?.toUpperCase() === "MODSEQ") modseq = BigInt(asText(extra[1]) ?? "0");
+      if (asText(extra[0])?.toUpperCase() === "MODSEQ") {
+        modseq = asBig(extra[1], cursor, "SEARCH MODSEQ");
+      }
       continue;
     }
-    const atom = cursor.atom();
-    if (!/^\d+$/.test(atom)) cursor.fail("SEARCH result is not a number");
-    numbers.push(Number(atom));
+    numbers.push(asNumber(cursor.atom(), cursor, "SEARCH result"));
   }
   return { numbers, modseq };
 }
@@ -316,10 +346,11 @@ function rest(cursor: Cursor): ImapValue[] {
 function parseUntagged(cursor: Cursor): Response {
   const first = cursor.atom();
   const upper = first.toUpperCase();
-  if (/^\d+$/.test(first)) {
+  if (/^\d{1,10}$/.test(first)) {
     const number = Number(first);
     cursor.expect(" ");
     const keyword = cursor.atom().toUpperCase();
+    if (number > MAX_NUMBER) cursor.fail("message number is not a 32-bit number");
     switch (keyword) {
       case "EXISTS":
         return { kind: "exists", count: number };
@@ -368,7 +399,9 @@ function parseUntagged(cursor: Cursor): Response {
       const list = cursor.list();
       const items = new Map<string, bigint>();
       for (let i = 0; i + 1 < list.length; i += 2) {
-        items.set(String(asText(list[i])).toUpperCase(), BigInt(asText(list[i + 1]) ?? "0"));
+        const name = asText(list[i]);
+        if (name === undefined) cursor.fail("STATUS item name");
+        items.set(name.toUpperCase(), asBig(list[i + 1], cursor, `STATUS ${name}`));
       }
       return { kind: "mailboxStatus", mailbox, items };
     }
@@ -379,7 +412,9 @@ function parseUntagged(cursor: Cursor): Response {
         earlier = cursor.list().some((v) => asText(v)?.toUpperCase() === "EARLIER");
         cursor.skipSpaces();
       }
-      return { kind: "vanished", earlier, uids: cursor.atom() };
+      const uids = cursor.atom();
+      if (!UID_SET.test(uids)) cursor.fail("VANISHED is not a UID set");
+      return { kind: "vanished", earlier, uids };
     }
     default:
       return { kind: "other", keyword: upper, values: rest(cursor) };
@@ -398,7 +433,18 @@ function parseUntagged(cursor: Cursor): Response {
  * ```
  */
 export function parseResponse(raw: RawResponse): Response {
-  const cursor = new Cursor(raw);
+  return parseDecoded(raw.lines.map((line) => UTF8.decode(line)), raw.literals);
+}
+
+/**
+ * {@link parseResponse} for lines already decoded (as UTF-8): lets a caller that looked at the
+ * text parse it without decoding it again.
+ */
+export function parseDecoded(
+  texts: string[],
+  literals: readonly (Uint8Array | null)[],
+): Response {
+  const cursor = new Cursor(texts, literals);
   const text = cursor.text;
   if (text.startsWith("+")) {
     return { kind: "continuation", text: text.slice(text[1] === " " ? 2 : 1) };

@@ -1,6 +1,6 @@
 /**
  * SASL mechanisms and the LOGIN command behind one small interface, tried in the order the
- * caller gives.
+ * caller gives (`authenticate.ts`).
  *
  * @module
  */
@@ -9,9 +9,11 @@ import type { ImapClient } from "../client.ts";
 
 /** Credentials a mechanism may use. */
 export interface Credentials {
+  /** User name (authentication identity). */
   readonly user: string;
+  /** Password, for CRAM-MD5, PLAIN and LOGIN. */
   readonly password?: string;
-  /** SASL authorisation identity (PLAIN authzid). */
+  /** SASL authorisation identity (PLAIN authzid; OfflineIMAP's `remote_identity`). */
   readonly authzid?: string;
   /** OAuth2 access token (XOAUTH2). */
   readonly accessToken?: string;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodeCommand } from "../../../imap/encoder.ts";
 
 const dec = new TextDecoder();
-const opts = { literalPlus: false, utf8: false };
+const opts = { maxNonSyncLiteral: -1, utf8: false };
 
 function wire(segments: ReturnType<typeof encodeCommand>): string {
   return segments.map((s) =>
@@ -26,7 +26,7 @@ Deno.test("encodeCommand() turns CR/LF or 8-bit strings into synchronising liter
   assert.equal(wire([s[0]!]), "A1 LOGIN me {6}\r\n");
   assert.equal(s[1]!.kind === "literal" && s[1]!.sync, true);
   const plus = encodeCommand("A2", "LOGIN", [{ string: "Gäste" }], {
-    literalPlus: true,
+    maxNonSyncLiteral: Infinity,
     utf8: false,
   });
   assert.equal(wire([plus[0]!]), "A2 LOGIN {6+}\r\n");
@@ -48,6 +48,33 @@ Deno.test("encodeCommand() masks secrets in the log text but not on the wire", (
 Deno.test("encodeCommand() refuses an atom containing CR or LF", () => {
   assert.throws(
     () => encodeCommand("A1", "UID FETCH", [{ atom: "1\r\nA2 LOGOUT" }], opts),
+    /CR, LF/,
+  );
+});
+
+Deno.test("encodeCommand() sends small literals non-synchronising under LITERAL-", () => {
+  const literalMinus = { maxNonSyncLiteral: 4096, utf8: false };
+  const small = encodeCommand("A1", "APPEND", [{ literal: new Uint8Array(4096) }], literalMinus);
+  assert.equal(wire([small[0]!]), "A1 APPEND {4096+}\r\n");
+  const big = encodeCommand("A2", "APPEND", [{ literal: new Uint8Array(4097) }], literalMinus);
+  assert.equal(wire([big[0]!]), "A2 APPEND {4097}\r\n");
+  assert.equal(big[1]!.kind === "literal" && big[1]!.sync, true);
+});
+
+Deno.test("encodeCommand() quotes UTF-8 once UTF8=ACCEPT is enabled", () => {
+  const s = encodeCommand("A1", "CREATE", [{ string: "Gäste" }], {
+    maxNonSyncLiteral: -1,
+    utf8: true,
+  });
+  assert.equal(wire(s), 'A1 CREATE "Gäste"\r\n');
+});
+
+Deno.test("encodeCommand() masks a secret literal and refuses CR/LF inside a list", () => {
+  const s = encodeCommand("A1", "LOGIN", [{ string: "u" }, { secret: { string: "pä\nss" } }], opts);
+  assert.equal(s[1]!.kind === "literal" && s[1]!.secret, true);
+  assert.ok(!s.some((x) => x.kind === "text" && x.log.includes("pä")));
+  assert.throws(
+    () => encodeCommand("A2", "STORE", [{ list: [{ atom: "\\Seen\r\nA3 LOGOUT" }] }], opts),
     /CR, LF/,
   );
 });

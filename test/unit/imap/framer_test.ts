@@ -113,3 +113,44 @@ Deno.test("Framer.next() never crashes or hangs on random byte streams", async (
     }
   }
 });
+
+Deno.test("Framer.next() refuses a response whose buffered literals together exceed the limit", async () => {
+  const wire = "* 1 FETCH (A {60}\r\n" + "a".repeat(60) + " B {60}\r\n" + "b".repeat(60) + ")\r\n";
+  const framer = new Framer(source(wire, 7), { maxBufferedLiteral: 100, maxResponseBytes: 120 });
+  await assert.rejects(() => framer.next(), /Response exceeds the limit of 120 bytes/);
+});
+
+Deno.test("Framer.next() never overwrites chunks it handed to a sink", async () => {
+  const body = new Uint8Array(50_000).map((_, i) => (i * 13) % 256);
+  const head = enc.encode(`* 1 FETCH (BODY[] {${body.length}}\r\n`);
+  const wire = new Uint8Array([...head, ...body, ...enc.encode(")\r\n* 2 EXISTS\r\n")]);
+  for (const size of [1, 7, 100, 4096, 70_000]) {
+    const kept: Uint8Array[] = [];
+    const framer = new Framer(source(wire, size));
+    const sink: LiteralSink = {
+      write(chunk) {
+        kept.push(chunk); // kept as views, not copies
+        return Promise.resolve();
+      },
+      end() {},
+    };
+    await framer.next(() => sink);
+    assert.equal((await framer.next())?.lines.length, 1);
+    const joined = new Uint8Array(kept.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of kept) {
+      joined.set(c, at);
+      at += c.length;
+    }
+    assert.deepEqual(joined, body, `chunk size ${size}`);
+  }
+});
+
+Deno.test("Framer.next() frames a 2.4 MB line arriving in 16-byte chunks", async () => {
+  // Merging by doubling keeps this linear; merging chunk by chunk would copy ~180 GB.
+  const line = `* SEARCH ${"12345 ".repeat(400_000)}\r\n`;
+  const framer = new Framer(source(line, 16));
+  const raw = await framer.next();
+  assert.equal(raw?.lines[0]?.length, line.length - 2);
+  assert.equal(await framer.next(), null);
+});

@@ -134,3 +134,52 @@ Deno.test("parseInternalDate() converts the zone offset and rejects garbage", ()
   assert.equal(parseInternalDate("31-Foo-2020 00:00:00 +0000"), undefined);
   assert.equal(parseInternalDate("2020-01-01"), undefined);
 });
+
+Deno.test("parseResponse() reads a BINARY literal8 (~{n}) as bytes", () => {
+  const r = parseResponseText("* 3 FETCH (UID 9 BINARY[] ~{3}\r\n\x00\x01\x02)");
+  assert.equal(r.kind, "fetch");
+  if (r.kind !== "fetch") return;
+  assert.deepEqual(r.data.sections.get("BINARY[]"), new Uint8Array([0, 1, 2]));
+});
+
+Deno.test("parseResponse() reads special use and skips LIST-EXTENDED data", () => {
+  const r = parseResponseText(
+    '* LIST (\\Sent \\HasNoChildren) "." Sent ("CHILDINFO" ("SUBSCRIBED"))',
+  );
+  assert.deepEqual(r, {
+    kind: "list",
+    command: "LIST",
+    entry: {
+      attributes: ["\\Sent", "\\HasNoChildren"],
+      delimiter: ".",
+      name: "Sent",
+      specialUse: "\\Sent",
+    },
+  });
+});
+
+Deno.test("parseResponse() rejects numbers beyond 32 bits and bad mod-sequences", () => {
+  for (
+    const text of [
+      "* 4294967296 EXISTS",
+      "* 1 FETCH (UID 4294967296)",
+      "* SEARCH 1 99999999999",
+      "* 1 FETCH (MODSEQ (abc))",
+      "* 1 FETCH (MODSEQ (99999999999999999999))",
+      "* STATUS INBOX (MESSAGES x)",
+      "* VANISHED (EARLIER) 1:*",
+    ]
+  ) {
+    assert.throws(() => parseResponseText(text), ImapProtocolError, text);
+  }
+  const max = parseResponseText("* 1 FETCH (UID 4294967295 MODSEQ (9223372036854775807))");
+  assert.ok(max.kind === "fetch" && max.data.uid === 4294967295);
+  assert.ok(max.kind === "fetch" && max.data.modseq === 9223372036854775807n);
+});
+
+Deno.test("parseInternalDate() accepts a space-padded day", () => {
+  assert.equal(
+    parseInternalDate(" 7-Feb-2024 10:00:00 +0100")?.toISOString(),
+    "2024-02-07T09:00:00.000Z",
+  );
+});
