@@ -83,6 +83,8 @@ export async function syncAccounts(
         maxDeleteRatio: account.maxDeleteRatio,
         folderConcurrency: options.singleThread ? 1 : account.remote.maxConnections,
         copyIgnore: account.remote.copyIgnore,
+        retryCount: account.remote.retryCount,
+        ignoreReadonly: config.general.ignoreReadonly,
         window: account.maxAge || account.maxSize
           ? { since: account.maxAge, maxSize: account.maxSize }
           : undefined,
@@ -92,6 +94,8 @@ export async function syncAccounts(
         preSyncHook: account.preSyncHook,
         postSyncHook: account.postSyncHook,
         holdConnectionOpen: account.remote.holdConnectionOpen,
+        idleFolders: account.remote.idleFolders,
+        keepalive: account.remote.keepalive,
         // A dry run writes nothing, not even the lock file (DECISIONS.md #9).
         lock: options.dryRun
           ? undefined

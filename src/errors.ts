@@ -51,3 +51,15 @@ export class FolderError extends UserFacingError {
 
 /** One message cannot be transferred; the folder goes on. */
 export class MessageError extends UserFacingError {}
+
+/** Names of the `imap/` errors that mean "the connection broke" (a retry may succeed). */
+const TRANSIENT_NAMES = new Set(["ImapConnectionError", "ImapByeError"]);
+
+/**
+ * Whether `error` is a broken connection rather than a refusal: the connection errors of
+ * `imap/` (recognised by name, so the engine needs no import of the IMAP library). TLS and
+ * authentication failures are not transient.
+ */
+export function isTransientError(error: unknown): boolean {
+  return error instanceof Error && TRANSIENT_NAMES.has(error.name);
+}

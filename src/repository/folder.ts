@@ -38,6 +38,8 @@ export interface FolderSnapshot {
   readonly unassigned: readonly UnassignedMessage[];
   /** Flag letters this folder can store; undefined means every letter (Maildir). */
   readonly storableFlags?: FlagLetters;
+  /** True when the store opened the folder read-only (IMAP SELECT said READ-ONLY). */
+  readonly readOnly?: boolean;
   /**
    * UIDs the folder holds outside the requested {@link SnapshotWindow} (too old, too big):
    * invisible to the sync, so never copied, changed, deleted or forgotten.
@@ -178,6 +180,18 @@ export interface Repository {
   deleteFolder?(name: string): Promise<void>;
   /** Optional end-of-cycle work (Maildir: `restoreatime`). */
   finishCycle?(): Promise<void>;
+  /**
+   * Optional: waits for changes in `folders` (IMAP IDLE) until `signal` aborts, calling
+   * `onChange(folder)` after each change; a watched folder's connection is released while
+   * `onChange` runs, so the sync it triggers can use it.
+   */
+  watch?(
+    folders: readonly string[],
+    onChange: (folder: string) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Optional: keeps idle connections alive (NOOP), for `keepalive`. */
+  keepAlive?(): Promise<void>;
   /** Closes connections and handles. */
   close(): Promise<void>;
 }

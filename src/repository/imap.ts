@@ -289,6 +289,64 @@ export class ImapRepository implements Repository {
     }
   }
 
+  /**
+   * IDLE on each folder in turn-taking loops until `signal` aborts (OfflineIMAP's
+   * `idlefolders`): any untagged response ends the wait, the connection goes back to the pool,
+   * `onChange` runs (a sync of that folder), and IDLE starts again. IDLE is renewed every 29
+   * minutes (RFC 2177). A server without IDLE is polled with NOOP every `keepalive` seconds.
+   */
+  async watch(
+    folders: readonly string[],
+    onChange: (folder: string) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const watchOne = async (folder: string) => {
+      while (!signal.aborted) {
+        let changed = false;
+        await this.withConnection(async (client) => {
+          await client.select(this.#wire(folder), { readOnly: true });
+          if (!client.has("IDLE")) {
+            await sleepUnless(signal, Math.max(30, this.#config.keepalive || 60) * 1000);
+            await client.noop();
+            return;
+          }
+          let wake!: () => void;
+          const woken = new Promise<void>((resolve) => wake = resolve);
+          const handle = await client.idle((response) => {
+            if (
+              response.kind === "exists" || response.kind === "expunge" ||
+              response.kind === "fetch" || response.kind === "vanished"
+            ) {
+              changed = true;
+              wake();
+            }
+          });
+          const onAbort = () => wake();
+          signal.addEventListener("abort", onAbort, { once: true });
+          const renew = setTimeout(wake, 29 * 60_000);
+          try {
+            await woken;
+          } finally {
+            clearTimeout(renew);
+            signal.removeEventListener("abort", onAbort);
+            await handle.done();
+          }
+        });
+        if (changed && !signal.aborted) await onChange(folder);
+      }
+    };
+    await Promise.all(folders.map((folder) =>
+      watchOne(folder).catch(() => {
+        // A broken watch ends quietly: the next autorefresh cycle syncs the folder anyway.
+      })
+    ));
+  }
+
+  /** NOOP on every idle pooled connection (`keepalive`). */
+  async keepAlive(): Promise<void> {
+    await this.#pool.forEachIdle((client) => client.noop());
+  }
+
   /** Deletes a folder on the server (`--delete-folder`). */
   async deleteFolder(name: string): Promise<void> {
     await this.withConnection((client) => client.deleteMailbox(this.#wire(name))).catch((error) => {
@@ -319,6 +377,19 @@ export class ImapRepository implements Repository {
   async close(): Promise<void> {
     await this.#pool.closeAll();
   }
+}
+
+/** Waits `ms` or until `signal` aborts. */
+function sleepUnless(signal: AbortSignal, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** A folder that does not exist yet (dry run): empty, and never written. */
@@ -385,6 +456,20 @@ class ConnectionPool {
 
   #wakeOne(): void {
     this.#waiters.shift()?.();
+  }
+
+  /** Runs `job` on each idle connection; one that fails is dropped. */
+  async forEachIdle(job: (client: ImapClient) => Promise<void>): Promise<void> {
+    const idle = this.#idle.splice(0);
+    await Promise.all(idle.map(async (client) => {
+      try {
+        await job(client);
+        this.#idle.push(client);
+      } catch {
+        client.close();
+        this.#count--;
+      }
+    }));
   }
 
   async closeAll(): Promise<void> {

@@ -170,6 +170,7 @@ export class ImapFolder implements Folder {
       unassigned: [],
       storableFlags: canKeywords ? "DFPRST" : "DFRST",
       hidden,
+      readOnly: info.readOnly,
     };
   }
 

@@ -7,6 +7,7 @@
  */
 
 import type { AccountConfig, GeneralConfig } from "../config/types.ts";
+import { AccountError } from "../errors.ts";
 import { folderFileName, folderValidityPath, repositoryDir } from "../status/paths.ts";
 import { openStatusStore, removeStatusStore, statusFiles } from "../status/open.ts";
 import { readFolderValidity, writeFolderValidity } from "../status/validity.ts";
@@ -46,6 +47,14 @@ export function openAccount(
   general: GeneralConfig,
   options: OpenAccountOptions,
 ): OpenedAccount {
+  for (const repository of [account.local, account.remote]) {
+    if (repository.startDate !== undefined) {
+      throw new AccountError(
+        `Option "startdate" in section "Repository ${repository.name}" is not supported yet`,
+        { hint: "remove startdate; maxage in the account section limits the sync by date" },
+      );
+    }
+  }
   const meta = general.metadata;
   const uidMapPath = (folder: string) =>
     `${repositoryDir(meta, account.local.name)}/UIDMapping/${folderFileName(folder)}`;

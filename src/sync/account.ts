@@ -5,7 +5,7 @@
  * @module
  */
 
-import { AccountError, FolderError, UserFacingError } from "../errors.ts";
+import { AccountError, FolderError, isTransientError, UserFacingError } from "../errors.ts";
 import type { RepositoryCommon } from "../config/types.ts";
 import type { Repository, SnapshotWindow } from "../repository/folder.ts";
 import type { AccountSummary, SyncEvents } from "../ui/events.ts";
@@ -34,6 +34,12 @@ export interface AccountSyncContext {
   readonly stopping?: () => boolean;
   /** `copy_ignore_eval` of the remote repository. */
   readonly copyIgnore?: (folder: string) => readonly number[];
+  /** Only these remote folders (an IDLE-triggered sync of one folder). */
+  readonly onlyRemoteFolders?: ReadonlySet<string>;
+  /** `retrycount`: attempts of a folder whose connection broke (default 1). */
+  readonly retryCount?: number;
+  /** `ignore-readonly`: no warning for folders the server opens read-only. */
+  readonly ignoreReadonly?: boolean;
 }
 
 /** Outcome of one account. */
@@ -154,6 +160,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
     });
     pairs.sort((a, b) => compare(a.sortKey, b.sortKey));
     const runnable = pairs.filter((pair) => {
+      if (ctx.onlyRemoteFolders && !ctx.onlyRemoteFolders.has(pair.remote)) return false;
       if (!ctx.localConfig.folderFilter(pair.local)) return false;
       if (localSet.has(pair.local)) return true;
       failedFolders++;
@@ -172,28 +179,44 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
       folders++;
       ctx.events.folderStart(ctx.name, pair.local);
       try {
-        const result = await syncFolder(
-          {
-            account: ctx.name,
-            local: ctx.local,
-            remote: ctx.remote,
-            metadata: ctx.metadata,
-            events: ctx.events,
-            dryRun: ctx.dryRun,
-            quick: ctx.quick,
-            window: ctx.window,
-            copyIgnore: ctx.copyIgnore,
-            options: {
-              localWritable: ctx.local.writable,
-              remoteWritable: ctx.remote.writable,
-              localSyncDeletes: ctx.localConfig.syncDeletes,
-              remoteSyncDeletes: ctx.remoteConfig.syncDeletes,
-              maxDeleteRatio: ctx.maxDeleteRatio,
+        const attempt = () =>
+          syncFolder(
+            {
+              account: ctx.name,
+              local: ctx.local,
+              remote: ctx.remote,
+              metadata: ctx.metadata,
+              events: ctx.events,
+              dryRun: ctx.dryRun,
+              quick: ctx.quick,
+              window: ctx.window,
+              copyIgnore: ctx.copyIgnore,
+              ignoreReadonly: ctx.ignoreReadonly,
+              options: {
+                localWritable: ctx.local.writable,
+                remoteWritable: ctx.remote.writable,
+                localSyncDeletes: ctx.localConfig.syncDeletes,
+                remoteSyncDeletes: ctx.remoteConfig.syncDeletes,
+                maxDeleteRatio: ctx.maxDeleteRatio,
+              },
             },
-          },
-          pair.remote,
-          pair.local,
-        );
+            pair.remote,
+            pair.local,
+          );
+        // retrycount: a folder whose connection broke is tried again on a fresh connection
+        // (the pool drops the broken one); every step is idempotent, so a retry finishes the job.
+        let result;
+        for (let tries = 1;; tries++) {
+          try {
+            result = await attempt();
+            break;
+          } catch (error) {
+            if (!isTransientError(error) || tries >= Math.max(1, ctx.retryCount ?? 1)) throw error;
+            ctx.events.warning(
+              `Folder "${pair.local}": ${(error as Error).message}; trying again (${tries})`,
+            );
+          }
+        }
         addCounts(counts, result.counts);
         errors += result.messageErrors;
         syncedFolders.push(pair.local);

@@ -39,6 +39,33 @@ export class RunControl {
   }
 }
 
+/**
+ * The sleep between cycles: IDLE on `idlefolders` (each change syncs that folder at once) and
+ * NOOPs every `keepalive` seconds, until the sleep ends or a signal wakes it.
+ */
+async function sleepWatching(
+  ctx: Omit<AccountSyncContext, "quick">,
+  settings: LoopSettings,
+  control: RunControl,
+  syncFolder: (folder: string) => Promise<void>,
+): Promise<boolean> {
+  const abort = new AbortController();
+  const idle = settings.idleFolders ?? [];
+  const watching = idle.length > 0 && ctx.remote.watch
+    ? ctx.remote.watch(idle, syncFolder, abort.signal)
+    : Promise.resolve();
+  const keepalive = (settings.keepalive ?? 0) > 0 && ctx.remote.keepAlive
+    ? setInterval(() => void ctx.remote.keepAlive!().catch(() => {}), settings.keepalive! * 1000)
+    : undefined;
+  try {
+    return await control.sleep(settings.autorefresh * 60_000);
+  } finally {
+    clearInterval(keepalive);
+    abort.abort();
+    await watching;
+  }
+}
+
 /** Loop settings of one account. */
 export interface LoopSettings {
   /** Minutes between syncs; 0: sync once. */
@@ -49,6 +76,10 @@ export interface LoopSettings {
   readonly postSyncHook?: string;
   /** Keep connections open between cycles (`holdconnectionopen`). */
   readonly holdConnectionOpen: boolean;
+  /** `idlefolders`: remote folders watched with IDLE during the sleep. */
+  readonly idleFolders?: readonly string[];
+  /** `keepalive` seconds: NOOP on held connections during the sleep (0: off). */
+  readonly keepalive?: number;
   /** Called after every cycle (mbnames is written here). */
   readonly afterCycle?: (result: AccountResult) => Promise<void>;
   /**
@@ -142,7 +173,16 @@ export async function runAccount(
         total.gaveUp = true;
         break;
       }
-      const woken = await control.sleep(settings.autorefresh * 60_000);
+      const woken = await sleepWatching(ctx, settings, control, (folder) =>
+        syncAccount({
+          ...ctx,
+          quick: false,
+          onlyRemoteFolders: new Set([folder]),
+          stopping: () => control.stopRequested,
+        }).then((result) => {
+          total.errors += result.errors;
+          total.uidValidityErrors += result.uidValidityErrors;
+        }));
       if (control.stopRequested || control.finishRequested) break;
       // A SIGUSR1 wake-up makes the next sync a full one and restarts the quick counter.
       if (woken) {

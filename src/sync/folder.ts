@@ -68,6 +68,8 @@ export interface FolderSyncContext {
   readonly window?: SnapshotWindow;
   /** `copy_ignore_eval`: remote UIDs of a folder (translated name) never copied out. */
   readonly copyIgnore?: (folder: string) => readonly number[];
+  /** `ignore-readonly`: no warning for a folder the server opened read-only. */
+  readonly ignoreReadonly?: boolean;
 }
 
 /** Result of one folder sync. */
@@ -192,6 +194,11 @@ export async function syncFolder(
       }
       const remoteRead = await remoteFolder.readSnapshot(ctx.window);
       const remote = ignoreCopies(remoteRead, records, localAll, ctx.copyIgnore?.(localName));
+      if (remote.readOnly && ctx.options.remoteWritable && !ctx.ignoreReadonly) {
+        ctx.events.warning(
+          `Folder "${remoteName}" is read-only on the server: local changes stay local (ignore-readonly silences this)`,
+        );
+      }
       const windowed = applyWindow(localAll, remote, records, ctx.window);
       const localRead = windowed.local;
       // OfflineIMAP: with an empty local folder and an empty status the saved values are
@@ -216,7 +223,13 @@ export async function syncFolder(
         local,
         status: windowed.status,
         savedRemoteUidValidity: fresh ? undefined : saved,
-        options: { ...ctx.options, remoteStorableFlags: remote.storableFlags ?? "DFPRST" },
+        options: {
+          ...ctx.options,
+          // A folder the server opens read-only is never written (OfflineIMAP warns per
+          // message; we plan no write at all and warn once).
+          remoteWritable: ctx.options.remoteWritable && !remote.readOnly,
+          remoteStorableFlags: remote.storableFlags ?? "DFPRST",
+        },
       });
       if (plan.refusal) {
         const paths = plan.refusal.uidValidity

@@ -41,7 +41,10 @@ Deno.test("autorefresh syncs again after the interval and SIGUSR2 ends the loop 
     }).spawn();
     try {
       assert.ok(
-        await waitFor(async () => (await readFolder(`${account.mail}/INBOX`).catch(() => [])).length === 1, 10_000),
+        await waitFor(
+          async () => (await readFolder(`${account.mail}/INBOX`).catch(() => [])).length === 1,
+          10_000,
+        ),
         "first cycle synced",
       );
       await server.seed(user, "INBOX", message("dm-2"));
@@ -64,6 +67,55 @@ Deno.test("autorefresh syncs again after the interval and SIGUSR2 ends the loop 
     assert.equal(hooks[0], "pre Test full");
     assert.ok(hooks.includes("post"), "postsynchook ran");
     assert.ok(hooks.filter((l) => l.startsWith("pre")).length >= 2, "hooks ran every cycle");
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("idlefolders: a message arriving during the sleep is synced at once through IDLE", async () => {
+  const server = await dovecot();
+  const user = server.newUser("idle");
+  await server.seed(user, "INBOX", message("idle-1"));
+  const account = await makeAccount(server, user, { remote: "idlefolders = ['INBOX']" });
+  try {
+    const text = await Deno.readTextFile(account.config);
+    // A long autorefresh: only IDLE can bring the second message in time.
+    await Deno.writeTextFile(
+      account.config,
+      text.replace("remoterepository = Remote", "remoterepository = Remote\nautorefresh = 10"),
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, "-c", account.config],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { HOME: "/nonexistent" },
+    }).spawn();
+    try {
+      assert.ok(
+        await waitFor(
+          async () => (await readFolder(`${account.mail}/INBOX`).catch(() => [])).length === 1,
+          10_000,
+        ),
+        "first cycle synced",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await server.seed(user, "INBOX", message("idle-2"));
+      assert.ok(
+        await waitFor(async () => (await readFolder(`${account.mail}/INBOX`)).length === 2, 8_000),
+        "IDLE brought the new message in during the sleep",
+      );
+      child.kill("SIGTERM");
+      const status = await child.status;
+      assert.equal(status.code, 0);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await child.output().catch(() => {});
+    }
   } finally {
     await account.remove();
   }
