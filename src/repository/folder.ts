@@ -122,7 +122,8 @@ export interface Folder {
   /**
    * Stores a message. `uid` is the remote UID the message has (Maildir destinations name the
    * file after it); IMAP destinations ignore it and report the UID the server assigned.
-   * Durable when it returns (Maildir: tmp, fsync, rename).
+   * The content is durable when it returns (Maildir: tmp, fsync, rename); the rename itself
+   * may need {@link Folder.flush}.
    */
   storeMessage(content: MessageContent, uid: number | undefined): Promise<StoreResult>;
 
@@ -131,6 +132,13 @@ export interface Folder {
    * the new `U=`; other stores: no-op). `ref` is the message as listed in the snapshot.
    */
   assignUid(ref: MessageRef, uid: number): Promise<void>;
+
+  /**
+   * Optional: makes the messages stored so far durable where {@link Folder.storeMessage}
+   * deferred part of it (Maildir: the directory fsync after the renames). The engine calls it
+   * before recording those messages in the status.
+   */
+  flush?(): Promise<void>;
 
   /** Adds and removes flag letters on the given messages. Durable when it returns. */
   changeFlags(uids: readonly number[], add: FlagLetters, remove: FlagLetters): Promise<void>;

@@ -80,6 +80,8 @@ export class MaildirFolder implements Folder {
   /** Files removed from `tmp/` when the folder was opened (older than 36 hours). */
   readonly removedTmpFiles: readonly string[];
   readonly #options: MaildirFolderOptions;
+  /** Subdirectories holding renames not yet made durable by {@link flush}. */
+  readonly #unflushed = new Set<"new" | "cur">();
   readonly #byUid = new Map<number, Location>();
   readonly #byKey = new Map<string, Location>();
   #indexed = false;
@@ -227,9 +229,18 @@ export class MaildirFolder implements Folder {
       filenameUseMailTimestamp: this.#options.filenameUseMailTimestamp,
       makeName: (secs) => this.#newName(uid, flags, secs),
     });
-    await this.#syncDirs([sub]);
+    // The directory fsync that makes the rename durable is batched: flush() runs it once for
+    // many stored messages, and the engine calls flush() before recording them in the status.
+    this.#unflushed.add(sub);
     if (uid !== undefined && this.#indexed) this.#byUid.set(uid, { sub, name });
     return result;
+  }
+
+  /** Makes earlier {@link storeMessage} renames durable (one directory fsync per subdirectory). */
+  async flush(): Promise<void> {
+    const subs = [...this.#unflushed];
+    this.#unflushed.clear();
+    await this.#syncDirs(subs);
   }
 
   /**
@@ -320,11 +331,11 @@ export class MaildirFolder implements Folder {
   }
 
   /** Forgets the index; nothing else is held open. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.flush();
     this.#byUid.clear();
     this.#byKey.clear();
     this.#indexed = false;
-    return Promise.resolve();
   }
 
   /** Builds the index when no snapshot was read, and starts a batch of file operations. */

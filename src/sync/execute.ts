@@ -108,13 +108,17 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
             if (batch.length >= RECORD_BATCH) {
               const done = batch;
               batch = [];
+              await ctx.local.flush?.();
               await ctx.status.apply({ set: done });
             }
           } catch (error) {
             fail(error, uid);
           }
         });
-        if (batch.length > 0) await ctx.status.apply({ set: batch });
+        if (batch.length > 0) {
+          await ctx.local.flush?.();
+          await ctx.status.apply({ set: batch });
+        }
         break;
       }
       case "changeFlags": {
