@@ -59,6 +59,8 @@ function imapDate(date: Date): string {
 
 /** How many UIDs go into one UID STORE command line. */
 const STORE_BATCH = 500;
+/** How many messages one streamed UID FETCH asks for. */
+const FETCH_BATCH = 250;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -183,19 +185,24 @@ export class ImapFolder implements Folder {
     refs: readonly MessageRef[],
     handler: (content: MessageContent) => Promise<void>,
   ): Promise<MessageRef[]> {
-    const uids = refs.flatMap((r) => r.uid === undefined ? [] : [r.uid]);
+    const uids = refs.flatMap((r) => r.uid === undefined ? [] : [r.uid]).sort((a, b) => a - b);
     if (uids.length === 0) return [];
     await this.#select();
     const seen = new Set<number>();
     try {
-      for await (const message of this.#client.uidFetchBodies(compressUids(uids))) {
-        if (message.uid === undefined) {
-          throw new FolderError(
-            `Server "${this.#config.host}" sent a message body before its UID in folder "${this.name}"`,
-          );
+      // One UID FETCH per FETCH_BATCH messages: whatever a command keeps per message lives
+      // only until its batch ends, so memory does not grow with the folder.
+      for (let i = 0; i < uids.length; i += FETCH_BATCH) {
+        const set = compressUids(uids.slice(i, i + FETCH_BATCH));
+        for await (const message of this.#client.uidFetchBodies(set)) {
+          if (message.uid === undefined) {
+            throw new FolderError(
+              `Server "${this.#config.host}" sent a message body before its UID in folder "${this.name}"`,
+            );
+          }
+          seen.add(message.uid);
+          await handler(this.#content(message));
         }
-        seen.add(message.uid);
-        await handler(this.#content(message));
       }
     } catch (error) {
       if (error instanceof MessageError || error instanceof FolderError) throw error;
