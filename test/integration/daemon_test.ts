@@ -8,6 +8,27 @@ import { makeAccount, message, readFolder } from "../_helpers/account.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
+/** Starts the program in the background, as `offlineimap` left running from a terminal. */
+function spawnDaemon(config: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, "-c", config],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { HOME: "/nonexistent" },
+  }).spawn();
+}
+
+/** Makes sure the daemon is gone and its pipes are drained (no leaked resources). */
+async function stopDaemon(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already exited
+  }
+  await child.output().catch(() => {});
+}
+
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -32,13 +53,7 @@ Deno.test("autorefresh syncs again after the interval and SIGUSR2 ends the loop 
         `remoterepository = Remote\nautorefresh = 0.02\npresynchook = echo "pre $OIMAP_ACCOUNT_NAME $OFFLINEIMAPSYNCMODE" >> ${hookLog}\npostsynchook = echo post >> ${hookLog}`,
       ),
     );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, "-c", account.config],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { HOME: "/nonexistent" },
-    }).spawn();
+    const child = spawnDaemon(account.config);
     try {
       assert.ok(
         await waitFor(
@@ -56,12 +71,7 @@ Deno.test("autorefresh syncs again after the interval and SIGUSR2 ends the loop 
       const status = await child.status;
       assert.equal(status.code, 0);
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await child.output().catch(() => {});
+      await stopDaemon(child);
     }
     const hooks = (await Deno.readTextFile(hookLog)).trim().split("\n");
     assert.equal(hooks[0], "pre Test full");
@@ -84,13 +94,7 @@ Deno.test("idlefolders: a message arriving during the sleep is synced at once th
       account.config,
       text.replace("remoterepository = Remote", "remoterepository = Remote\nautorefresh = 10"),
     );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, "-c", account.config],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { HOME: "/nonexistent" },
-    }).spawn();
+    const child = spawnDaemon(account.config);
     try {
       assert.ok(
         await waitFor(
@@ -109,12 +113,7 @@ Deno.test("idlefolders: a message arriving during the sleep is synced at once th
       const status = await child.status;
       assert.equal(status.code, 0);
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await child.output().catch(() => {});
+      await stopDaemon(child);
     }
   } finally {
     await account.remove();
