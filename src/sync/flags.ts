@@ -53,6 +53,15 @@ export interface ImapFlagsToLettersOptions {
  * ```
  */
 export function sortFlags(s: string): FlagLetters {
+  // Hot path (called per message in every sync): most strings are already canonical.
+  let canonical = true;
+  for (let i = 1; i < s.length; i++) {
+    if (s[i - 1]! >= s[i]!) {
+      canonical = false;
+      break;
+    }
+  }
+  if (canonical) return s;
   return [...new Set(s)].sort(compareCodePoints).join("");
 }
 
