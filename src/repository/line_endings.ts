@@ -37,11 +37,22 @@ export function crlfToLf(): TransformStream<Uint8Array, Uint8Array> {
         end--;
       }
       // Compacted in place: output never overtakes input, and the chunk is ours (see above).
+      // Whole runs between CRs move with copyWithin (a memmove), not byte by byte: this loop is
+      // on the path of every downloaded byte.
       let n = 0;
-      for (let i = 0; i < end; i++) {
-        const byte = chunk[i]!;
-        if (byte === CR && chunk[i + 1] === LF) continue;
-        chunk[n++] = byte;
+      let from = 0;
+      for (;;) {
+        const cr = chunk.indexOf(CR, from);
+        if (cr < 0 || cr >= end) {
+          chunk.copyWithin(n, from, end);
+          n += end - from;
+          break;
+        }
+        // A CR followed by LF is dropped; a bare CR is kept.
+        const keep = cr + 1 < end && chunk[cr + 1] === LF ? cr : cr + 1;
+        chunk.copyWithin(n, from, keep);
+        n += keep - from;
+        from = cr + 1;
       }
       if (n > 0) controller.enqueue(chunk.subarray(0, n));
     },

@@ -96,3 +96,35 @@ Deno.test("crlfToLf() passes a chunk without CR through unchanged", async () => 
   assert.equal(out.length, 1);
   assert.equal(out[0], chunk);
 });
+
+Deno.test("crlfToLf() equals a byte-by-byte reference on random CR/LF-heavy input in random chunks", async () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = [13, 10, 97, 98, 13, 10, 13];
+  for (let round = 0; round < 500; round++) {
+    const input = Uint8Array.from(
+      { length: Math.floor(random() * 120) },
+      () => alphabet[Math.floor(random() * alphabet.length)]!,
+    );
+    const expected: number[] = [];
+    for (let i = 0; i < input.length; i++) {
+      if (input[i] === 13 && input[i + 1] === 10) continue;
+      expected.push(input[i]!);
+    }
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < input.length;) {
+      const size = 1 + Math.floor(random() * 9);
+      chunks.push(input.slice(at, at + size));
+      at += size;
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const out: number[] = [];
+    for await (const part of stream.pipeThrough(crlfToLf())) out.push(...part);
+    assert.deepEqual(out, expected, `round ${round}`);
+  }
+});
