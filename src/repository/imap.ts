@@ -8,17 +8,19 @@
 
 import {
   authenticateWith,
+  decodeMailboxName,
+  encodeMailboxName,
   ImapAuthError,
   ImapClient,
   ImapCommandError,
   ImapConnectionError,
   ImapTlsError,
+  refreshAccessToken,
 } from "../../imap/mod.ts";
 import type { ImapRepositoryConfig } from "../config/types.ts";
 import { AccountError, FolderError } from "../errors.ts";
 import { ImapFolder } from "./imap_folder.ts";
 import { resolveHost, resolvePassword, resolvePort, resolveUser } from "../config/passwords.ts";
-import { decodeMailboxName, encodeMailboxName } from "../../imap/mailbox_name.ts";
 import type { Folder, FolderListing, Repository } from "./folder.ts";
 
 /** Run-time settings of an IMAP repository that do not come from its section. */
@@ -211,27 +213,24 @@ export class ImapRepository implements Repository {
         hint: `set oauth2_request_url in ${section}`,
       });
     }
-    const body = new URLSearchParams({
-      grant_type: "refresh_token",
-      refresh_token: refresh,
-      client_id: (await oauth.clientId?.()) ?? "",
-      client_secret: (await oauth.clientSecret?.()) ?? "",
-    });
-    let answer: { access_token?: string; expires_in?: number; error?: string };
+    let token;
     try {
-      const response = await fetch(oauth.requestUrl, { method: "POST", body });
-      answer = await response.json();
-      if (!response.ok || !answer.access_token) {
-        throw new Error(answer.error ?? `HTTP ${response.status}`);
-      }
+      // The library does the form POST (with a timeout, never showing the secrets).
+      token = await refreshAccessToken({
+        url: oauth.requestUrl,
+        clientId: (await oauth.clientId?.()) ?? "",
+        clientSecret: await oauth.clientSecret?.(),
+        refreshToken: refresh,
+      });
     } catch (error) {
-      throw new AccountError(
-        `Cannot get an OAuth2 access token from "${oauth.requestUrl}": ${errorText(error)}`,
-        { cause: error, hint: `check the oauth2_* options in ${section}` },
-      );
+      throw new AccountError(errorText(error), {
+        cause: error,
+        hint: `check the oauth2_* options in ${section}`,
+      });
     }
-    const lifetime = (answer.expires_in ?? 3600) * 1000;
-    this.#token = { value: answer.access_token!, renewAt: Date.now() + lifetime / 2 };
+    // Renewed when half of its lifetime has passed (OfflineIMAP's rule; 1 h when unknown).
+    const lifetime = token.expiresAt ? token.expiresAt.getTime() - Date.now() : 3600_000;
+    this.#token = { value: token.accessToken, renewAt: Date.now() + lifetime / 2 };
     return this.#token.value;
   }
 
@@ -473,6 +472,8 @@ class ConnectionPool {
   }
 
   async closeAll(): Promise<void> {
+    // A failure belongs to this cycle: the next one (autorefresh) connects afresh.
+    this.#failure = undefined;
     const idle = this.#idle.splice(0);
     this.#count -= idle.length;
     await Promise.all(idle.map((client) => client.logout()));

@@ -119,3 +119,40 @@ Deno.test("idlefolders: a message arriving during the sleep is synced at once th
     await account.remove();
   }
 });
+
+Deno.test("autorefresh recovers after a cycle whose login failed", async () => {
+  const server = await dovecot();
+  const user = server.newUser("recover");
+  await server.seed(user, "INBOX", message("rc-1"));
+  const account = await makeAccount(server, user);
+  const passFile = `${account.dir}/password`;
+  try {
+    await Deno.writeTextFile(passFile, "wrong-password\n", { mode: 0o600 });
+    const text = await Deno.readTextFile(account.config);
+    await Deno.writeTextFile(
+      account.config,
+      text.replace(`remotepass = ${server.password}`, `remotepassfile = ${passFile}`)
+        .replace("remoterepository = Remote", "remoterepository = Remote\nautorefresh = 0.02"),
+    );
+    const child = spawnDaemon(account.config);
+    try {
+      // Let the first cycle fail, then fix the password: a later cycle must log in again.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal((await readFolder(`${account.mail}/INBOX`).catch(() => [])).length, 0);
+      await Deno.writeTextFile(passFile, `${server.password}\n`);
+      assert.ok(
+        await waitFor(
+          async () => (await readFolder(`${account.mail}/INBOX`).catch(() => [])).length === 1,
+          10_000,
+        ),
+        "a later cycle synced",
+      );
+      child.kill("SIGUSR2");
+      await child.status;
+    } finally {
+      await stopDaemon(child);
+    }
+  } finally {
+    await account.remove();
+  }
+});
