@@ -1,3 +1,4 @@
+import { maildirConfig } from "../_helpers/config.ts";
 /**
  * Maildir options that change what lands on disk: `utime_from_header`,
  * `filename_use_mail_timestamp`, `restoreatime`, and the INBOX mapping.
@@ -18,24 +19,7 @@ function repository(
   root: string,
   config: Partial<MaildirRepositoryConfig> = {},
 ): MaildirRepository {
-  return new MaildirRepository({
-    type: "Maildir",
-    name: "Local",
-    localFolders: root,
-    sep: ".",
-    readonly: false,
-    createFolders: true,
-    syncDeletes: true,
-    nametrans: (name) => name,
-    folderFilter: () => true,
-    folderIncludes: [],
-    dynamicFolderFilter: false,
-    restoreAtime: false,
-    utimeFromHeader: false,
-    filenameUseMailTimestamp: false,
-    customFlags: {},
-    ...config,
-  }, { fsync: true, hostname: "testhost" });
+  return new MaildirRepository(maildirConfig(root, config), { fsync: true, hostname: "testhost" });
 }
 
 async function withRoot(body: (root: string) => Promise<void>): Promise<void> {

@@ -1,3 +1,4 @@
+import { maildirConfig } from "../_helpers/config.ts";
 import assert from "node:assert/strict";
 import type { MaildirRepositoryConfig } from "../../src/config/types.ts";
 import { FolderError, MessageError } from "../../src/errors.ts";
@@ -13,29 +14,7 @@ const INBOX_MD5 = folderMd5("INBOX");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function configFor(
-  root: string,
-  overrides: Partial<MaildirRepositoryConfig> = {},
-): MaildirRepositoryConfig {
-  return {
-    type: "Maildir",
-    name: "Local",
-    localFolders: root,
-    sep: ".",
-    readonly: false,
-    createFolders: true,
-    syncDeletes: true,
-    nametrans: (name) => name,
-    folderFilter: () => true,
-    folderIncludes: [],
-    dynamicFolderFilter: false,
-    restoreAtime: false,
-    utimeFromHeader: false,
-    filenameUseMailTimestamp: false,
-    customFlags: {},
-    ...overrides,
-  };
-}
+const configFor = maildirConfig;
 
 async function withRoot(
   body: (root: string) => Promise<void>,

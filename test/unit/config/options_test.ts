@@ -1,3 +1,4 @@
+import { type ConfigPart as Part, configText } from "../../_helpers/config.ts";
 /**
  * Every option of config-options.md that issues 4-6 add: defaults, conversions and the rules
  * that tie options together.
@@ -24,27 +25,7 @@ const FILES = new Set(["/home/u/.offlineimap.py", "/etc/certs/me.pem", "/cwd/me.
 const NOW = new Date(2024, 2, 15, 12, 0, 0);
 const BASE: ResolveOptions = { env: ENV, isFile: (p) => FILES.has(p), now: NOW };
 
-type Part = "general" | "account" | "local" | "remote";
-
-function config(extra: Partial<Record<Part, string>> = {}): string {
-  return [
-    "[general]",
-    "accounts = A",
-    extra.general ?? "",
-    "[Account A]",
-    "localrepository = L",
-    "remoterepository = R",
-    extra.account ?? "",
-    "[Repository L]",
-    "type = Maildir",
-    "localfolders = ~/Maildir",
-    extra.local ?? "",
-    "[Repository R]",
-    "type = IMAP",
-    "remotehost = imap.example.org",
-    extra.remote ?? "",
-  ].join("\n");
-}
+const config = configText;
 
 function resolve(text: string, opts: ResolveOptions = {}) {
   return resolveConfig(parseIni(text, "/rc"), "/rc", { ...BASE, ...opts });

@@ -1,3 +1,4 @@
+import { type ConfigPart as Part, configText } from "../../_helpers/config.ts";
 import assert from "node:assert/strict";
 import { parseIni } from "../../../src/config/ini.ts";
 import { compileFolderFilter } from "../../../src/config/expressions.ts";
@@ -25,28 +26,7 @@ function resolveText(text: string, opts: ResolveOptions = {}) {
   return resolveConfig(parseIni(text, "/rc"), "/rc", { ...BASE, ...opts });
 }
 
-type Part = "general" | "account" | "local" | "remote";
-
-/** A valid one-account config; `extra` maps section → lines appended to it. */
-function config(extra: Partial<Record<Part, string>> = {}) {
-  return [
-    "[general]",
-    "accounts = A",
-    extra.general ?? "",
-    "[Account A]",
-    "localrepository = L",
-    "remoterepository = R",
-    extra.account ?? "",
-    "[Repository L]",
-    "type = Maildir",
-    "localfolders = ~/Maildir",
-    extra.local ?? "",
-    "[Repository R]",
-    "type = IMAP",
-    "remotehost = imap.example.org",
-    extra.remote ?? "",
-  ].join("\n");
-}
+const config = configText;
 
 function throwsConfig(fn: () => unknown, message: string | RegExp): ConfigError {
   let caught: unknown;
