@@ -70,7 +70,10 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
             if (stored === null || stored === undefined) {
               throw new MessageError(
                 `Uploaded a message to folder "${ctx.remote.name}" but the server did not report its UID`,
-                { hint: "the message stays local and is matched again on the next run" },
+                {
+                  hint:
+                    "the message stays local; the next run pairs it with the server copy by Message-ID and size (a message without Message-ID is uploaded again)",
+                },
               );
             }
             await ctx.local.assignUid(message.ref, stored);

@@ -247,7 +247,7 @@ export async function syncFolder(
         return { counts: emptyCounts(), messageErrors: 0, skipped: false };
       }
       // Whatever happens next, the saved summary is stale until this sync completes.
-      await ctx.metadata.writeQuickState(remoteName, undefined);
+      if (quickState !== undefined) await ctx.metadata.writeQuickState(remoteName, undefined);
       const result = await executePlan(plan, {
         local: localFolder,
         remote: remoteFolder,
