@@ -58,24 +58,78 @@ export async function openSqliteStatus(
 ): Promise<StatusStore> {
   if (!options.create && !(await exists(path))) return new EmptyStatus();
   if (options.create) await createFile(path);
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(path, { readOnly: !options.create });
-  } catch (error) {
-    throw statusError(path, "cannot open the file", error);
-  }
+  const { db, release } = options.create
+    ? { db: openDatabase(path, false), release: undefined }
+    : await openReadOnly(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (options.create) {
       db.exec(`PRAGMA synchronous = ${options.fsync ? "FULL" : "NORMAL"}`);
     }
-    prepareSchema(db, path, options.create);
+    if (!prepareSchema(db, path, options.create)) {
+      // An empty file (a run killed before it made the tables) is an empty status.
+      db.close();
+      await release?.();
+      return new EmptyStatus();
+    }
   } catch (error) {
     db.close();
+    await release?.();
     if (error instanceof FolderError) throw error;
     throw statusError(path, "not a readable status database", error);
   }
-  return new SqliteStatus(db, path, options.create);
+  return new SqliteStatus(db, path, options.create, release);
+}
+
+function openDatabase(path: string, readOnly: boolean): DatabaseSync {
+  try {
+    return new DatabaseSync(path, { readOnly });
+  } catch (error) {
+    throw statusError(path, "cannot open the file", error);
+  }
+}
+
+/** SQLite's extended code: a read-only connection found a hot journal it may not roll back. */
+const SQLITE_READONLY_ROLLBACK = 776;
+
+/**
+ * Opens a database without writing to it. A program killed inside a transaction leaves a hot
+ * journal that the next writer rolls back; a read-only connection may not, and fails with
+ * SQLITE_READONLY_ROLLBACK. Then the file and its journal are copied to a private temporary
+ * directory and the copy is opened, so the reader sees the committed state that the next real
+ * run will see, and the user's files stay untouched (`--dry-run` writes nothing). `release`
+ * removes the copy.
+ */
+async function openReadOnly(
+  path: string,
+): Promise<{ db: DatabaseSync; release?: () => Promise<void> }> {
+  const db = openDatabase(path, true);
+  try {
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return { db };
+  } catch (error) {
+    db.close();
+    if ((error as { errcode?: number }).errcode !== SQLITE_READONLY_ROLLBACK) {
+      throw statusError(path, "not a readable status database", error);
+    }
+  }
+  let dir: string;
+  try {
+    dir = await Deno.makeTempDir({ prefix: "offlineimap-ts-status-" });
+  } catch (error) {
+    throw statusError(path, "cannot make a private copy to roll back an interrupted write", error);
+  }
+  const release = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  try {
+    const copy = `${dir}/status`;
+    await Deno.copyFile(path, copy);
+    await Deno.copyFile(`${path}-journal`, `${copy}-journal`);
+    return { db: openDatabase(copy, false), release };
+  } catch (error) {
+    await release();
+    if (error instanceof FolderError) throw error;
+    throw statusError(path, "cannot make a private copy to roll back an interrupted write", error);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -100,14 +154,15 @@ async function createFile(path: string): Promise<void> {
   }
 }
 
-function prepareSchema(db: DatabaseSync, path: string, writable: boolean): void {
+/** Checks (and when writable, creates or upgrades) the schema; false: a file without tables. */
+function prepareSchema(db: DatabaseSync, path: string, writable: boolean): boolean {
   const tables = new Set(
     db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((row) =>
       String(row.name)
     ),
   );
   if (!tables.has("metadata") && !tables.has("status")) {
-    if (!writable) return;
+    if (!writable) return false;
     transaction(db, () => {
       db.exec("CREATE TABLE metadata (key VARCHAR(50) PRIMARY KEY, value VARCHAR(128))");
       db.exec(`INSERT INTO metadata VALUES('db_version', '${DB_VERSION}')`);
@@ -116,7 +171,7 @@ function prepareSchema(db: DatabaseSync, path: string, writable: boolean): void 
           "labels VARCHAR(256))",
       );
     });
-    return;
+    return true;
   }
   if (!tables.has("metadata") || !tables.has("status")) {
     throw statusError(path, `table "${tables.has("status") ? "metadata" : "status"}" is missing`);
@@ -131,6 +186,7 @@ function prepareSchema(db: DatabaseSync, path: string, writable: boolean): void 
       row === undefined ? "no db_version in table metadata" : `unknown db_version "${row.value}"`,
     );
   }
+  return true;
 }
 
 /** OfflineIMAP's own upgrade: add the Gmail columns, then mark the file as version 2. */
@@ -212,12 +268,7 @@ export async function readSqliteRecords(
   path: string,
 ): Promise<Map<number, PlainRecord> | undefined> {
   if (!(await exists(path))) return undefined;
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(path, { readOnly: true });
-  } catch (error) {
-    throw statusError(path, "cannot open the file", error);
-  }
+  const { db, release } = await openReadOnly(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     prepareSchema(db, path, false);
@@ -242,6 +293,7 @@ export async function readSqliteRecords(
     throw statusError(path, "not a readable status database", error);
   } finally {
     db.close();
+    await release?.();
   }
 }
 
@@ -251,11 +303,19 @@ class SqliteStatus implements StatusStore {
   readonly #path: string;
   readonly #upsert: StatementSync | undefined;
   readonly #delete: StatementSync | undefined;
+  readonly #release: (() => Promise<void>) | undefined;
   #closed = false;
 
-  constructor(db: DatabaseSync, path: string, writable: boolean) {
+  /** `release` runs after close (it removes a private read-only copy). */
+  constructor(
+    db: DatabaseSync,
+    path: string,
+    writable: boolean,
+    release?: () => Promise<void>,
+  ) {
     this.#db = db;
     this.#path = path;
+    this.#release = release;
     if (writable) {
       // A new row gets OfflineIMAP's defaults; an existing one keeps its Gmail mtime and labels.
       this.#upsert = db.prepare(
@@ -301,12 +361,11 @@ class SqliteStatus implements StatusStore {
     });
   }
 
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#db.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+    await this.#release?.();
   }
 
   #checkOpen(): void {

@@ -12,10 +12,11 @@
  */
 
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { dovecot, type DovecotServer } from "../_helpers/dovecot.ts";
 import type { ServerMessage } from "../../scripts/dovecot.ts";
+import { DatabaseSync } from "node:sqlite";
 import { runCli } from "../_helpers/cli.ts";
+import { openSqliteStatus } from "../../src/status/sqlite.ts";
 import { makeAccount, readFolder, type TestAccount, toLf, uidOf } from "../_helpers/account.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -103,22 +104,14 @@ type Kill = { delayMs: number } | { crashAt: number };
 /** A kill as drawn: a moment (a fraction of the lane's delivery window) or a write step. */
 type KillDraw = { fraction: number } | { crashAt: number };
 
-function statusUids(account: TestAccount): Map<number, string> {
+/** The status as the next run reads it (a hot journal left by the kill rolled back). */
+async function statusUids(account: TestAccount): Promise<Map<number, string>> {
   const path = `${account.metadata}/Account-Test/LocalStatus-sqlite/INBOX`;
+  const store = await openSqliteStatus(path, { fsync: false, create: false });
   try {
-    Deno.statSync(path);
-  } catch {
-    return new Map();
-  }
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    // Killed between creating the file and its tables: an empty status, as it reads.
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE name = 'status'").all();
-    if (tables.length === 0) return new Map();
-    const rows = db.prepare("SELECT id, flags FROM status").all();
-    return new Map(rows.map((row) => [Number(row.id), String(row.flags)]));
+    return await store.read();
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -149,7 +142,7 @@ async function assertCrashSafe(
     assert.ok(!uids.has(uid), `${label}: UID ${uid} once only`);
     uids.add(uid);
   }
-  for (const uid of statusUids(account).keys()) {
+  for (const uid of (await statusUids(account)).keys()) {
     assert.ok(uids.has(uid), `${label}: status records UID ${uid} only once it is on disk`);
   }
   return files.length;
@@ -161,7 +154,7 @@ async function assertComplete(account: TestAccount, server: ServerMessage[], lab
   const local = files.map((f) => messageId(f.body)).sort();
   const remote = server.map((m) => messageId(m.body)).sort();
   assert.deepEqual(local, remote, `${label}: no message lost or duplicated`);
-  assert.equal(statusUids(account).size, COUNT, `${label}: every message recorded`);
+  assert.equal((await statusUids(account)).size, COUNT, `${label}: every message recorded`);
 }
 
 /**

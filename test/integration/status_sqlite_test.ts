@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { FolderError } from "../../src/errors.ts";
-import { openSqliteStatus } from "../../src/status/sqlite.ts";
+import { openSqliteStatus, readSqliteRecords } from "../../src/status/sqlite.ts";
 import { readFolderValidity, writeFolderValidity } from "../../src/status/validity.ts";
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -183,6 +183,17 @@ Deno.test("openSqliteStatus() without create writes nothing for a missing file",
   });
 });
 
+Deno.test("openSqliteStatus() without create reads an empty file as an empty status and leaves it", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/INBOX`;
+    await Deno.writeTextFile(path, "");
+    const store = await openSqliteStatus(path, { fsync: true, create: false });
+    assert.deepEqual(await store.read(), new Map());
+    await store.close();
+    assert.equal((await Deno.stat(path)).size, 0);
+  });
+});
+
 Deno.test("openSqliteStatus() gives an empty existing file the schema", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/INBOX`;
@@ -243,5 +254,85 @@ Deno.test("readFolderValidity() refuses content that is not a number", async () 
         return true;
       });
     }
+  });
+});
+
+/**
+ * Leaves `path` as a program killed inside a transaction leaves it: rows 1 (S) and 2 (RS)
+ * committed, and a hot journal for an unfinished transaction that added rows 3..3000 and
+ * deleted row 1 (a tiny page cache makes SQLite write those pages into the file early).
+ */
+async function killInsideTransaction(path: string): Promise<void> {
+  const script = `
+    import { DatabaseSync } from "node:sqlite";
+    const db = new DatabaseSync(${JSON.stringify(path)});
+    db.exec("CREATE TABLE metadata (key VARCHAR(50) PRIMARY KEY, value VARCHAR(128))");
+    db.exec("INSERT INTO metadata VALUES('db_version', '2')");
+    db.exec("CREATE TABLE status (id INTEGER PRIMARY KEY, flags VARCHAR(50), mtime INTEGER, labels VARCHAR(256))");
+    db.exec("INSERT INTO status VALUES (1, 'S', 0, ''), (2, 'RS', 0, '')");
+    db.exec("PRAGMA cache_size = 1");
+    db.exec("BEGIN");
+    const insert = db.prepare("INSERT INTO status VALUES (?, 'F', 0, '')");
+    for (let uid = 3; uid <= 3000; uid++) insert.run(uid);
+    db.exec("DELETE FROM status WHERE id = 1");
+    Deno.exit(0);
+  `;
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(child.code, 0, new TextDecoder().decode(child.stderr));
+  // The scenario itself: a plain read-only connection cannot read this file.
+  const raw = new DatabaseSync(path, { readOnly: true });
+  try {
+    assert.throws(() => raw.prepare("SELECT id FROM status").all(), /readonly/);
+  } finally {
+    raw.close();
+  }
+}
+
+Deno.test("openSqliteStatus() without create reads the committed rows past a hot journal and writes nothing", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/INBOX`;
+    await killInsideTransaction(path);
+    const before = [await Deno.readFile(path), await Deno.readFile(`${path}-journal`)];
+    const tempBefore = await Array.fromAsync(Deno.readDir(Deno.env.get("TMPDIR") ?? "/tmp"));
+
+    const store = await openSqliteStatus(path, { fsync: true, create: false });
+    assert.deepEqual(await store.read(), new Map([[1, "S"], [2, "RS"]]));
+    await store.close();
+
+    assert.deepEqual([await Deno.readFile(path), await Deno.readFile(`${path}-journal`)], before);
+    const tempAfter = await Array.fromAsync(Deno.readDir(Deno.env.get("TMPDIR") ?? "/tmp"));
+    assert.deepEqual(
+      tempAfter.filter((entry) => entry.name.startsWith("offlineimap-ts-status-")),
+      tempBefore.filter((entry) => entry.name.startsWith("offlineimap-ts-status-")),
+      "the private copy is removed on close",
+    );
+    assert.deepEqual(
+      await readSqliteRecords(path),
+      new Map([[1, { flags: "S", mtime: 0, labels: "" }], [2, {
+        flags: "RS",
+        mtime: 0,
+        labels: "",
+      }]]),
+    );
+  });
+});
+
+Deno.test("openSqliteStatus() with create rolls a hot journal back and goes on", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/INBOX`;
+    await killInsideTransaction(path);
+    const store = await openSqliteStatus(path, { fsync: true, create: true });
+    assert.deepEqual(await store.read(), new Map([[1, "S"], [2, "RS"]]));
+    await store.apply({ set: [[3, "F"]] });
+    await store.close();
+    assert.deepEqual(query(path, "SELECT id, flags FROM status ORDER BY id"), [
+      { id: 1, flags: "S" },
+      { id: 2, flags: "RS" },
+      { id: 3, flags: "F" },
+    ]);
   });
 });
