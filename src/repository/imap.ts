@@ -322,6 +322,8 @@ export class ImapRepository implements Repository {
           });
           const onAbort = () => wake();
           signal.addEventListener("abort", onAbort, { once: true });
+          // A stop that came while SELECT or IDLE was on its way fired before the listener.
+          if (signal.aborted) wake();
           const renew = setTimeout(wake, 29 * 60_000);
           try {
             await woken;
@@ -388,6 +390,7 @@ function sleepUnless(signal: AbortSignal, ms: number): Promise<void> {
       resolve();
     }
     signal.addEventListener("abort", done, { once: true });
+    if (signal.aborted) done();
   });
 }
 
