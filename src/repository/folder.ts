@@ -110,6 +110,14 @@ export interface Folder {
   readSummary?(): Promise<FolderSummary>;
 
   /**
+   * Optional, with {@link Folder.readSummary}: the snapshot {@link Folder.readSnapshot} would
+   * return, built from a listing the caller knows to be current (the status, when the summary
+   * just read proves nothing changed since a sync that left both equal), so the folder is not
+   * listed again. Call it after readSummary, in place of readSnapshot, without a window.
+   */
+  knownSnapshot?(listing: ReadonlyMap<number, FlagLetters>): FolderSnapshot;
+
+  /**
    * Streams the given messages to `handler`, one at a time, in an order the store chooses.
    * The handler must consume the content before returning. Messages that vanished meanwhile
    * are skipped (and listed in the returned array).

@@ -133,6 +133,36 @@ export class ImapFolder implements Folder {
     };
   }
 
+  knownSnapshot(listing: ReadonlyMap<number, FlagLetters>): FolderSnapshot {
+    const info = this.#info;
+    if (info === undefined || this.#client.selected !== this.name) {
+      throw new Error(`knownSnapshot() of "${this.name}" before readSummary()`);
+    }
+    const messages = new Map<number, SnapshotMessage>();
+    for (const [uid, flags] of listing) {
+      messages.set(uid, { uid, flags });
+      this.#flags.set(uid, flags);
+    }
+    return this.#snapshot(info, messages, new Set());
+  }
+
+  #snapshot(
+    info: MailboxInfo,
+    messages: Map<number, SnapshotMessage>,
+    hidden: Set<number>,
+  ): FolderSnapshot {
+    const canKeywords = info.permanentFlags.includes("\\*") ||
+      info.permanentFlags.some((f) => f.toLowerCase() === "$forwarded");
+    return {
+      uidValidity: info.uidValidity,
+      messages,
+      unassigned: [],
+      storableFlags: canKeywords ? "DFPRST" : "DFRST",
+      hidden,
+      readOnly: info.readOnly,
+    };
+  }
+
   async readSnapshot(window: SnapshotWindow = {}): Promise<FolderSnapshot> {
     const info = this.#info && this.#client.selected === this.name
       ? this.#info
@@ -164,16 +194,7 @@ export class ImapFolder implements Folder {
         this.#flags.set(item.uid, flags);
       }
     }
-    const canKeywords = info.permanentFlags.includes("\\*") ||
-      info.permanentFlags.some((f) => f.toLowerCase() === "$forwarded");
-    return {
-      uidValidity: info.uidValidity,
-      messages,
-      unassigned: [],
-      storableFlags: canKeywords ? "DFPRST" : "DFRST",
-      hidden,
-      readOnly: info.readOnly,
-    };
+    return this.#snapshot(info, messages, hidden);
   }
 
   async #selectFresh(): Promise<MailboxInfo> {

@@ -192,7 +192,16 @@ export async function syncFolder(
       ) {
         return { counts: emptyCounts(), messageErrors: 0, skipped: true };
       }
-      const remoteRead = await remoteFolder.readSnapshot(ctx.window);
+      // A full sync skips the flag listing when the server proves nothing changed: with
+      // CONDSTORE, the same UIDVALIDITY, EXISTS, UIDNEXT and HIGHESTMODSEQ as after a sync that
+      // left the server equal to the status make the status the listing (any flag change,
+      // expunge or new message on the server moves one of them).
+      const remoteKnown = summary?.highestModseq !== undefined &&
+        remoteFolder.knownSnapshot !== undefined && ctx.window?.since === undefined &&
+        ctx.window?.maxSize === undefined && remoteUnchanged(summary, quickState, records.size);
+      const remoteRead = remoteKnown
+        ? remoteFolder.knownSnapshot!(records)
+        : await remoteFolder.readSnapshot(ctx.window);
       const remote = ignoreCopies(remoteRead, records, localAll, ctx.copyIgnore?.(localName));
       if (remote.readOnly && ctx.options.remoteWritable && !ctx.ignoreReadonly) {
         ctx.events.warning(
@@ -244,6 +253,13 @@ export async function syncFolder(
       }
       if (ctx.dryRun) {
         ctx.events.plan(ctx.account, localName, plan);
+        return { counts: emptyCounts(), messageErrors: 0, skipped: false };
+      }
+      if (
+        plan.actions.length === 0 && remoteKnown && saved !== undefined &&
+        savedLocal !== undefined && !fresh
+      ) {
+        // Nothing to do, and the saved summary still describes the server.
         return { counts: emptyCounts(), messageErrors: 0, skipped: false };
       }
       // Whatever happens next, the saved summary is stale until this sync completes.

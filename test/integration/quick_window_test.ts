@@ -62,6 +62,75 @@ Deno.test("a quick sync catches a server-side flag change through HIGHESTMODSEQ"
   }
 });
 
+Deno.test("a full sync of a server folder unchanged by HIGHESTMODSEQ lists no flags and writes nothing", async () => {
+  const server = await dovecot();
+  const user = server.newUser("fullknown");
+  await server.seed(user, "INBOX", message("fk-1"));
+  await server.seed(user, "INBOX", message("fk-2"));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    const state = `${account.metadata}/Repository-Remote/QuickSync/INBOX`;
+    const status = `${account.metadata}/Account-Test/LocalStatus-sqlite/INBOX`;
+    const before = [await Deno.stat(state), await Deno.stat(status)].map((s) => s.mtime);
+    const files = (await readFolder(`${account.mail}/INBOX`)).map((f) => f.name);
+    const again = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /HIGHESTMODSEQ/, "the summary came from the server");
+    assert.doesNotMatch(again.stderr, /UID FETCH 1:\*/, "no flag listing");
+    assert.deepEqual([await Deno.stat(state), await Deno.stat(status)].map((s) => s.mtime), before);
+    assert.deepEqual((await readFolder(`${account.mail}/INBOX`)).map((f) => f.name), files);
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("a full sync after a server flag change and expunge lists the folder and applies both", async () => {
+  const server = await dovecot();
+  const user = server.newUser("fullmodseq");
+  for (const id of ["fm-1", "fm-2", "fm-3"]) await server.seed(user, "INBOX", message(id));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    await server.setFlags(user, "INBOX", 1, ["\\Seen", "\\Flagged"]);
+    await server.expunge(user, "INBOX", 3);
+    const full = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stderr, /UID FETCH 1:\*/, "listed again");
+    const files = await readFolder(`${account.mail}/INBOX`);
+    assert.deepEqual(files.map((f) => [uidOf(f.name), flagsOf(f.name)]), [[1, "FS"], [2, ""]]);
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("a full sync with the server unchanged still sends local changes, then lists again", async () => {
+  const server = await dovecot();
+  const user = server.newUser("fulllocal");
+  for (const id of ["fl-1", "fl-2", "fl-3"]) await server.seed(user, "INBOX", message(id));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    const [first, second] = await readFolder(`${account.mail}/INBOX`);
+    await Deno.rename(first!.path, first!.path.replace(/:2,$/, ":2,RS"));
+    await Deno.remove(second!.path);
+    const full = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.doesNotMatch(full.stderr, /UID FETCH 1:\*/, "the status stood in for the listing");
+    const onServer = await server.listMessages(user, "INBOX");
+    assert.deepEqual(onServer.map((m) => [m.uid, m.flags]), [[1, ["\\Answered", "\\Seen"]], [
+      3,
+      [],
+    ]]);
+    // Our own changes moved the server's summary: the next sync cannot trust the old one.
+    const next = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /UID FETCH 1:\*/);
+  } finally {
+    await account.remove();
+  }
+});
+
 Deno.test("maxsize keeps big messages out of the sync on both sides", async () => {
   const server = await dovecot();
   const user = server.newUser("maxsize");
