@@ -248,7 +248,7 @@ export class ImapFolder implements Folder {
       internalDate: message.internalDate,
       networkSize: () => Promise.resolve(message.size),
       openNetwork: take,
-      openLocal: () => take().pipeThrough(crlfToLf()),
+      openLocal: () => crlfToLf(take()),
     };
   }
 

@@ -10,56 +10,72 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /**
- * Returns a transform turning every CRLF pair into LF; a bare CR is kept (formats.md §1.3: 7.x
+ * Returns `source` with every CRLF pair turned into LF; a bare CR is kept (formats.md §1.3: 7.x
  * only replaces `\r\n`). A CR ending a chunk is held until the next byte is known.
  *
- * Chunks are rewritten in place, which saves an allocation per chunk on the download path: the
- * writer hands over ownership of each chunk (IMAP bodies and file reads are fresh buffers).
+ * This is on the path of every downloaded byte, so it is a plain pull-through stream rather
+ * than a TransformStream (whose two queues cost more than the conversion), and chunks are
+ * rewritten in place, which saves an allocation per chunk: the source hands over ownership of
+ * each chunk (IMAP bodies and file reads are fresh buffers). Cancelling the result cancels
+ * `source`; an error of `source` errors the result.
  */
-export function crlfToLf(): TransformStream<Uint8Array, Uint8Array> {
+export function crlfToLf(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
   let heldCr = false;
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (chunk.length === 0) return;
-      if (heldCr) {
-        heldCr = false;
-        // The held CR belongs to a CRLF pair only if this chunk starts with LF; then it is dropped
-        // and the LF goes out with the rest of the chunk.
-        if (chunk[0] !== LF) controller.enqueue(Uint8Array.of(CR));
-      }
-      if (chunk.indexOf(CR) < 0) {
-        controller.enqueue(chunk);
-        return;
-      }
-      let end = chunk.length;
-      if (chunk[end - 1] === CR) {
-        heldCr = true;
-        end--;
-      }
-      // Compacted in place: output never overtakes input, and the chunk is ours (see above).
-      // Whole runs between CRs move with copyWithin (a memmove), not byte by byte: this loop is
-      // on the path of every downloaded byte.
-      let n = 0;
-      let from = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
       for (;;) {
-        const cr = chunk.indexOf(CR, from);
-        if (cr < 0 || cr >= end) {
-          chunk.copyWithin(n, from, end);
-          n += end - from;
-          break;
+        const { done, value: chunk } = await reader.read();
+        if (done) {
+          if (heldCr) controller.enqueue(Uint8Array.of(CR));
+          heldCr = false;
+          controller.close();
+          return;
         }
-        // A CR followed by LF is dropped; a bare CR is kept.
-        const keep = cr + 1 < end && chunk[cr + 1] === LF ? cr : cr + 1;
-        chunk.copyWithin(n, from, keep);
-        n += keep - from;
-        from = cr + 1;
+        if (chunk.length === 0) continue;
+        // The held CR belongs to a CRLF pair only if this chunk starts with LF; then it is
+        // dropped and the LF goes out with the rest of the chunk.
+        const lostCr = heldCr && chunk[0] !== LF;
+        heldCr = false;
+        if (lostCr) controller.enqueue(Uint8Array.of(CR));
+        const out = stripCrlfInPlace(chunk);
+        heldCr = out.heldCr;
+        if (out.bytes.length > 0) controller.enqueue(out.bytes);
+        if (lostCr || out.bytes.length > 0) return;
       }
-      if (n > 0) controller.enqueue(chunk.subarray(0, n));
     },
-    flush(controller) {
-      if (heldCr) controller.enqueue(Uint8Array.of(CR));
+    cancel(reason) {
+      return reader.cancel(reason);
     },
-  });
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Compacts `chunk` in place, dropping the CR of every CRLF pair; a CR at the very end is left
+ * out and reported as `heldCr` (the next chunk decides). Output never overtakes input; whole
+ * runs between CRs move with copyWithin (a memmove), not byte by byte.
+ */
+function stripCrlfInPlace(chunk: Uint8Array): { bytes: Uint8Array; heldCr: boolean } {
+  let end = chunk.length;
+  const heldCr = chunk[end - 1] === CR;
+  if (heldCr) end--;
+  if (chunk.indexOf(CR) < 0) return { bytes: chunk, heldCr };
+  let n = 0;
+  let from = 0;
+  for (;;) {
+    const cr = chunk.indexOf(CR, from);
+    if (cr < 0 || cr >= end) {
+      chunk.copyWithin(n, from, end);
+      n += end - from;
+      break;
+    }
+    // A CR followed by LF is dropped; a bare CR is kept.
+    const keep = cr + 1 < end && chunk[cr + 1] === LF ? cr : cr + 1;
+    chunk.copyWithin(n, from, keep);
+    n += keep - from;
+    from = cr + 1;
+  }
+  return { bytes: chunk.subarray(0, n), heldCr };
 }
 
 /**

@@ -72,7 +72,7 @@ export async function writeMessageFile(
   options: MessageFileOptions,
 ): Promise<string> {
   const wantsHeader = options.utimeFromHeader || options.filenameUseMailTimestamp;
-  const { file, name } = await createTmpFile(options);
+  const { file, name } = createTmpFile(options);
   const tmpPath = `${options.path}/tmp/${name}`;
   crashPoint();
   try {
@@ -102,9 +102,11 @@ export async function writeMessageFile(
       final = options.makeName(secs);
     }
     const finalPath = `${options.path}/${options.sub}/${final}`;
-    await Deno.rename(tmpPath, finalPath).catch((error) => {
+    try {
+      Deno.renameSync(tmpPath, finalPath);
+    } catch (error) {
       throw failure(options.folder, `move "${tmpPath}" into ${options.sub}/`, error);
-    });
+    }
     crashPoint();
     return final;
   } catch (error) {
@@ -115,16 +117,16 @@ export async function writeMessageFile(
   }
 }
 
-async function createTmpFile(
-  options: MessageFileOptions,
-): Promise<{ file: Deno.FsFile; name: string }> {
+function createTmpFile(options: MessageFileOptions): { file: Deno.FsFile; name: string } {
   for (let attempt = 1;; attempt++) {
     // A name already in tmp/ (a pid reused across runs in the same second) gets a fresh one:
     // the sequence number moves on, so no need to wait as OfflineIMAP does.
     const name = options.makeName();
     const path = `${options.path}/tmp/${name}`;
     try {
-      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o666 });
+      // Synchronous: a create takes microseconds, and an async op would hand it to a worker
+      // thread and back (most of the CPU a small message costs).
+      const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o666 });
       return { file, name };
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists && attempt < CREATE_ATTEMPTS) continue;
@@ -170,6 +172,14 @@ export function failure(folder: string, action: string, error: unknown): Error {
   return isDiskFull(error) ? new FolderError(message, options) : new MessageError(message, options);
 }
 
+/**
+ * Write buffers of finished messages, reused: zeroing a fresh 256 KB buffer per message cost
+ * more than writing a small message.
+ */
+const spareBuffers: Uint8Array[] = [];
+/** Buffers kept for reuse (one per message written at the same time). */
+const SPARE_BUFFERS = 4;
+
 /** Writes the stream in large pieces; returns the header block when `captureHeader`. */
 async function writeStream(
   file: Deno.FsFile,
@@ -179,14 +189,15 @@ async function writeStream(
   captureHeader: boolean,
 ): Promise<Uint8Array | undefined> {
   // Network reads arrive in TLS-record-sized pieces (often 4 KB); gathering them into one
-  // buffer turns thousands of write calls per large message into a few hundred.
-  const pending = new Uint8Array(WRITE_BUFFER);
+  // buffer turns thousands of write calls per large message into a few hundred. The writes are
+  // synchronous: into the page cache they take microseconds.
+  const pending = spareBuffers.pop() ?? new Uint8Array(WRITE_BUFFER);
   let used = 0;
   const header = captureHeader ? new HeaderCapture() : undefined;
-  const flush = async () => {
+  const flush = () => {
     for (let offset = 0; offset < used;) {
       try {
-        offset += await writeSome(file, pending.subarray(offset, used));
+        offset += writeSome(file, pending.subarray(offset, used));
       } catch (error) {
         throw failure(options.folder, `write message file "${path}"`, error);
       }
@@ -204,10 +215,10 @@ async function writeStream(
         pending.set(value.subarray(offset, offset + take), used);
         used += take;
         offset += take;
-        if (used === WRITE_BUFFER) await flush();
+        if (used === WRITE_BUFFER) flush();
       }
     }
-    await flush();
+    flush();
   } catch (error) {
     // Let the source drop the rest (an IMAP body must be drained); an already failed source
     // rejects here with its own error, which `error` already reports.
@@ -215,6 +226,7 @@ async function writeStream(
     throw error;
   } finally {
     reader.releaseLock();
+    if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(pending);
   }
   return header?.bytes();
 }
@@ -277,10 +289,10 @@ export function crashPoint(): void {
   if (at !== undefined && ++crashPoints === at) Deno.kill(Deno.pid, "SIGKILL");
 }
 
-/** `file.write()`, failing with ENOSPC past the full-disk hook's budget. */
-async function writeSome(file: Deno.FsFile, bytes: Uint8Array): Promise<number> {
+/** `file.writeSync()`, failing with ENOSPC past the full-disk hook's budget. */
+function writeSome(file: Deno.FsFile, bytes: Uint8Array): number {
   const limit = testHooks().failWritesAfter;
-  if (limit === undefined) return await file.write(bytes);
+  if (limit === undefined) return file.writeSync(bytes);
   const room = limit - bytesWritten;
   if (room <= 0) {
     throw Object.assign(
@@ -290,7 +302,7 @@ async function writeSome(file: Deno.FsFile, bytes: Uint8Array): Promise<number> 
       },
     );
   }
-  const count = await file.write(bytes.subarray(0, Math.min(room, bytes.length)));
+  const count = file.writeSync(bytes.subarray(0, Math.min(room, bytes.length)));
   bytesWritten += count;
   return count;
 }

@@ -9,11 +9,11 @@ function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
 }
 
 async function run(
-  transform: TransformStream<Uint8Array, Uint8Array>,
+  convert: (source: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>,
   chunks: Uint8Array[],
 ): Promise<string> {
   const parts: Uint8Array[] = [];
-  for await (const chunk of streamOf(chunks).pipeThrough(transform)) parts.push(chunk);
+  for await (const chunk of convert(streamOf(chunks))) parts.push(chunk);
   return decoder.decode(concat(parts));
 }
 
@@ -52,7 +52,7 @@ const CRLF_TO_LF: [string, string][] = [
 Deno.test("crlfToLf() turns CRLF into LF and keeps bare CR, at every chunk split", async () => {
   for (const [input, expected] of CRLF_TO_LF) {
     for (const chunks of splits(input)) {
-      assert.equal(await run(crlfToLf(), chunks), expected, JSON.stringify({ input, chunks }));
+      assert.equal(await run(crlfToLf, chunks), expected, JSON.stringify({ input, chunks }));
     }
   }
 });
@@ -70,15 +70,46 @@ const LF_TO_CRLF: [string, string][] = [
 Deno.test("lfToCrlf() turns bare LF into CRLF and keeps CRLF, at every chunk split", async () => {
   for (const [input, expected] of LF_TO_CRLF) {
     for (const chunks of splits(input)) {
-      assert.equal(await run(lfToCrlf(), chunks), expected, JSON.stringify({ input, chunks }));
+      assert.equal(
+        await run((source) => source.pipeThrough(lfToCrlf()), chunks),
+        expected,
+        JSON.stringify({ input, chunks }),
+      );
     }
   }
 });
 
+Deno.test("crlfToLf() passes an error of its source on, and a cancel back to it", async () => {
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("connection lost mid-literal"));
+    },
+  });
+  await assert.rejects(crlfToLf(failing).getReader().read(), {
+    message: "connection lost mid-literal",
+  });
+  let cancelled: unknown;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(encoder.encode("a\r\n"));
+    },
+    cancel(reason) {
+      cancelled = reason;
+    },
+  });
+  const reader = crlfToLf(source).getReader();
+  assert.equal(decoder.decode((await reader.read()).value), "a\n");
+  await reader.cancel("skip");
+  assert.equal(cancelled, "skip");
+});
+
 Deno.test("lfToCrlf() after crlfToLf() restores a CRLF message", async () => {
   const message = "From: a@b\r\nSubject: x\r\n\r\nbody\r\n";
-  const lf = await run(crlfToLf(), [encoder.encode(message)]);
-  assert.equal(await run(lfToCrlf(), [encoder.encode(lf)]), message);
+  const lf = await run(crlfToLf, [encoder.encode(message)]);
+  assert.equal(
+    await run((source) => source.pipeThrough(lfToCrlf()), [encoder.encode(lf)]),
+    message,
+  );
 });
 
 Deno.test("countCrlfSize() equals the length lfToCrlf() produces, at every chunk split", async () => {
@@ -92,7 +123,7 @@ Deno.test("countCrlfSize() equals the length lfToCrlf() produces, at every chunk
 Deno.test("crlfToLf() passes a chunk without CR through unchanged", async () => {
   const chunk = encoder.encode("plain\ntext\n");
   const out: Uint8Array[] = [];
-  for await (const part of streamOf([chunk]).pipeThrough(crlfToLf())) out.push(part);
+  for await (const part of crlfToLf(streamOf([chunk]))) out.push(part);
   assert.equal(out.length, 1);
   assert.equal(out[0], chunk);
 });
@@ -124,7 +155,7 @@ Deno.test("crlfToLf() equals a byte-by-byte reference on random CR/LF-heavy inpu
       },
     });
     const out: number[] = [];
-    for await (const part of stream.pipeThrough(crlfToLf())) out.push(...part);
+    for await (const part of crlfToLf(stream)) out.push(...part);
     assert.deepEqual(out, expected, `round ${round}`);
   }
 });
