@@ -103,6 +103,8 @@ export async function writeMessageFile(
     }
     const finalPath = `${options.path}/${options.sub}/${final}`;
     try {
+      // A rename takes microseconds; the async op's round trip to a worker thread costs more.
+      // deno-lint-ignore no-sync-fn-in-async-fn
       Deno.renameSync(tmpPath, finalPath);
     } catch (error) {
       throw failure(options.folder, `move "${tmpPath}" into ${options.sub}/`, error);

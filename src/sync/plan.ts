@@ -17,7 +17,7 @@ import type {
   Side,
   SyncAction,
 } from "./types.ts";
-import { flagDiff, flagIntersect, flagUnion, mergeFlags } from "./flags.ts";
+import { flagDiff, flagIntersect, flagUnion, mergeFlags, sortFlags } from "./flags.ts";
 
 /**
  * A pass deleting at most this many messages on one side is never refused by the mass-deletion
@@ -154,6 +154,9 @@ function draftFolder(input: FolderSyncInput): Draft {
     const l = local.messages.get(uid)?.flags;
     const s = status.get(uid);
     if (r !== undefined && l !== undefined) {
+      // The common case, unchanged everywhere: nothing to decide (for a canonical status
+      // string, draftFlags would reach the same empty result).
+      if (l === s && r === s && sortFlags(s) === s) continue;
       draftFlags(draft, uid, s, l, r, options);
     } else if (r !== undefined) {
       if (s === undefined) {
