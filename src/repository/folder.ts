@@ -188,8 +188,12 @@ export interface Repository {
   readonly writable: boolean;
   /** Lists selectable folders. */
   listFolders(): Promise<FolderListing[]>;
-  /** Creates a folder (and missing parents). */
-  createFolder(name: string): Promise<void>;
+  /**
+   * Creates a folder (and missing parents). Resolves to the name the folder has in this
+   * repository from now on: `name`, or on IMAP with a `reference`, the reference, the
+   * separator and `name`, as OfflineIMAP creates it.
+   */
+  createFolder(name: string): Promise<string>;
   /** Opens a folder that exists. */
   openFolder(name: string): Promise<Folder>;
   /** Deletes a folder (only `--delete-folder` does; the sync never deletes folders). */

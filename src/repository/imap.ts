@@ -251,12 +251,21 @@ export class ImapRepository implements Repository {
       .map((e) => ({ name: decode(e.name) }));
   }
 
-  createFolder(name: string): Promise<void> {
+  async createFolder(name: string): Promise<string> {
+    // With a reference, OfflineIMAP creates `<reference><sep><name>`, and LIST shows it so.
+    // A reference that already ends with the separator does not get a second one.
+    const reference = this.#config.reference;
+    const full = reference === "" || name === ""
+      ? name
+      : reference.endsWith(this.#sep)
+      ? `${reference}${name}`
+      : `${reference}${this.#sep}${name}`;
     if (this.#runtime.dryRun) {
-      this.#dryRunFolders.add(name);
-      return Promise.resolve();
+      this.#dryRunFolders.add(full);
+      return full;
     }
-    return this.withConnection((client) => this.#create(client, this.#wire(name)));
+    await this.withConnection((client) => this.#create(client, this.#wire(full)));
+    return full;
   }
 
   /** A folder name as the server knows it. */

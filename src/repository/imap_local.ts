@@ -193,7 +193,7 @@ export class MappedImapRepository implements Repository {
     return this.#inner.listFolders();
   }
 
-  createFolder(name: string): Promise<void> {
+  createFolder(name: string): Promise<string> {
     return this.#inner.createFolder(name);
   }
 

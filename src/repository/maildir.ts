@@ -155,11 +155,11 @@ export class MaildirRepository implements Repository {
    * @throws {FolderError} for an unsafe name ({@link unsafeFolderNameReason}) or when a directory
    * cannot be created.
    */
-  async createFolder(name: string): Promise<void> {
+  async createFolder(name: string): Promise<string> {
     const path = this.#checkedPath(name);
     if (this.#options.dryRun) {
       this.#dryRunFolders.add(name);
-      return;
+      return name;
     }
     try {
       await Deno.mkdir(path, { recursive: true, mode: 0o700 });
@@ -172,6 +172,7 @@ export class MaildirRepository implements Repository {
         hint: fsHint(error),
       });
     }
+    return name;
   }
 
   /**

@@ -123,9 +123,11 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
       if (!ctx.local.writable || !ctx.localConfig.createFolders) continue;
       ctx.events.folderCreated(ctx.name, "local", localName, ctx.dryRun);
       // In a dry run the repository only remembers the folder, which then reads as empty.
-      await ctx.local.createFolder(localName);
-      await ctx.metadata.resetStatus(localName);
-      localSet.add(localName);
+      const created = await ctx.local.createFolder(localName);
+      // An IMAP local repository with a `reference` names the folder with its prefix.
+      pairs[pairs.length - 1] = { remote: remoteName, local: created, sortKey: localName };
+      await ctx.metadata.resetStatus(created);
+      localSet.add(created);
     }
 
     // Local → remote: create server folders for local ones, after the round-trip check.
@@ -146,10 +148,11 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         );
       }
       ctx.events.folderCreated(ctx.name, "remote", remoteName, ctx.dryRun);
-      await ctx.remote.createFolder(remoteName);
+      // With a `reference`, the server folder carries that prefix (OfflineIMAP's makefolder).
+      const created = await ctx.remote.createFolder(remoteName);
       await ctx.metadata.resetStatus(localName);
-      remoteSet.add(remoteName);
-      pairs.push({ remote: remoteName, local: localName, sortKey: localName });
+      remoteSet.add(created);
+      pairs.push({ remote: created, local: localName, sortKey: localName });
     }
 
     // foldersort compares translated names; the default is case-insensitive (OfflineIMAP).
