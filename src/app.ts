@@ -88,6 +88,9 @@ export async function syncAccounts(
         window: account.maxAge || account.maxSize
           ? { since: account.maxAge, maxSize: account.maxSize }
           : undefined,
+        remoteStartDate: account.remote.startDate === undefined
+          ? undefined
+          : new Date(`${account.remote.startDate}T00:00:00Z`),
       }, {
         autorefresh: account.autorefresh,
         quick: account.quick,

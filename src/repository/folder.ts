@@ -53,6 +53,8 @@ export interface SnapshotWindow {
   readonly since?: Date;
   /** Only messages strictly smaller than this many bytes (IMAP `SMALLER`). */
   readonly maxSize?: number;
+  /** Only messages with a UID of at least this (`startdate`'s saved cut-off). */
+  readonly minUid?: number;
 }
 
 /** What a folder can say cheaply about itself (IMAP: the SELECT response). */
@@ -116,6 +118,13 @@ export interface Folder {
    * listed again. Call it after readSummary, in place of readSnapshot, without a window.
    */
   knownSnapshot?(listing: ReadonlyMap<number, FlagLetters>): FolderSnapshot;
+
+  /**
+   * Optional (`startdate`): the smallest UID of the messages whose INTERNALDATE is on or after
+   * `date`; when there is none, the next UID the folder will give, so that only messages
+   * arriving later are synced.
+   */
+  firstUidSince?(date: Date): Promise<number>;
 
   /**
    * Streams the given messages to `handler`, one at a time, in an order the store chooses.

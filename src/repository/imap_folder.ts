@@ -163,6 +163,22 @@ export class ImapFolder implements Folder {
     };
   }
 
+  async firstUidSince(date: Date): Promise<number> {
+    const info = await this.#selectFresh();
+    const uids = await this.#client.uidSearch([{ atom: "SINCE" }, { atom: imapDate(date) }])
+      .catch((error) => {
+        throw this.#folderError("Cannot search messages of", error);
+      });
+    if (uids.length > 0) return uids.reduce((a, b) => Math.min(a, b));
+    if (info.uidNext !== undefined) return info.uidNext;
+    // No UIDNEXT (a pre-IMAP4rev1 server): one past the highest UID there is.
+    if (info.exists === 0) return 1;
+    const last = await this.#client.uidFetch("*", ["UID"]).catch((error) => {
+      throw this.#folderError("Cannot list messages of", error);
+    });
+    return Math.max(0, ...last.map((item) => item.uid ?? 0)) + 1;
+  }
+
   async readSnapshot(window: SnapshotWindow = {}): Promise<FolderSnapshot> {
     const info = this.#info && this.#client.selected === this.name
       ? this.#info
@@ -185,7 +201,9 @@ export class ImapFolder implements Folder {
       for (const item of data) {
         if (item.uid === undefined) continue;
         const tooBig = window.maxSize !== undefined && (item.size ?? 0) >= window.maxSize;
-        if (tooBig || (inWindow !== undefined && !inWindow.has(item.uid))) {
+        const tooOld = (window.minUid !== undefined && item.uid < window.minUid) ||
+          (inWindow !== undefined && !inWindow.has(item.uid));
+        if (tooBig || tooOld) {
           hidden.add(item.uid);
           continue;
         }

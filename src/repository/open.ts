@@ -7,7 +7,8 @@
  */
 
 import type { AccountConfig, GeneralConfig } from "../config/types.ts";
-import { AccountError } from "../errors.ts";
+import { AccountError, FolderError } from "../errors.ts";
+import { errorText } from "../fs_errors.ts";
 import { folderFileName, folderValidityPath, repositoryDir } from "../status/paths.ts";
 import { openStatusStore, removeStatusStore, statusFiles } from "../status/open.ts";
 import { readFolderValidity, writeFolderValidity } from "../status/validity.ts";
@@ -47,13 +48,14 @@ export function openAccount(
   general: GeneralConfig,
   options: OpenAccountOptions,
 ): OpenedAccount {
-  for (const repository of [account.local, account.remote]) {
-    if (repository.startDate !== undefined) {
-      throw new AccountError(
-        `Option "startdate" in section "Repository ${repository.name}" is not supported yet`,
-        { hint: "remove startdate; maxage in the account section limits the sync by date" },
-      );
-    }
+  if (account.local.startDate !== undefined) {
+    throw new AccountError(
+      `Option "startdate" in section "Repository ${account.local.name}" (the local repository) is not supported yet`,
+      {
+        hint:
+          "remove it; startdate on the remote repository clones the server's recent mail, and maxage in the account section limits the sync by date",
+      },
+    );
   }
   const meta = general.metadata;
   const uidMapPath = (folder: string) =>
@@ -98,6 +100,8 @@ export function openAccount(
   // summary after the last sync, for quick syncs (DECISIONS.md #8).
   const quickPath = (name: string) =>
     `${repositoryDir(meta, account.remote.name)}/QuickSync/${folderFileName(name)}`;
+  const startUidPath = (name: string) =>
+    `${repositoryDir(meta, account.remote.name)}/StartUID/${folderFileName(name)}`;
   const metadata: FolderMetadata = {
     openStatus: (localName) =>
       openStatusStore(meta, account.name, localName, {
@@ -145,6 +149,30 @@ export function openAccount(
       }
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
       await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
+      await Deno.rename(`${path}.tmp`, path);
+    },
+    async readStartUid(remoteName) {
+      const path = startUidPath(remoteName);
+      let text: string;
+      try {
+        text = await Deno.readTextFile(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw new FolderError(`Cannot read "${path}": ${errorText(error)}`, { cause: error });
+      }
+      const value = text.trim();
+      if (!/^[0-9]+$/.test(value)) {
+        throw new FolderError(`Cannot use "${path}": "${value}" is not a UID`, {
+          hint: "remove the file only if the local folder is empty: startdate then starts over",
+        });
+      }
+      return Number(value);
+    },
+    async writeStartUid(remoteName, uid) {
+      if (options.dryRun) return;
+      const path = startUidPath(remoteName);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+      await Deno.writeTextFile(`${path}.tmp`, `${uid}\n`, { mode: 0o600 });
       await Deno.rename(`${path}.tmp`, path);
     },
     recoveryPaths: (remoteName, localName) => [

@@ -30,6 +30,8 @@ export interface AccountSyncContext {
   readonly quick?: boolean;
   /** `maxage` cut-off and `maxsize`. */
   readonly window?: SnapshotWindow;
+  /** `startdate` of the remote repository. */
+  readonly remoteStartDate?: Date;
   /** True once a stop was requested (SIGTERM/SIGINT): no further folder is started. */
   readonly stopping?: () => boolean;
   /** `copy_ignore_eval` of the remote repository. */
@@ -193,6 +195,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
               dryRun: ctx.dryRun,
               quick: ctx.quick,
               window: ctx.window,
+              remoteStartDate: ctx.remoteStartDate,
               copyIgnore: ctx.copyIgnore,
               ignoreReadonly: ctx.ignoreReadonly,
               options: {

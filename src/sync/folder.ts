@@ -6,6 +6,7 @@
 
 import { FolderError } from "../errors.ts";
 import type {
+  Folder,
   FolderSnapshot,
   FolderSummary,
   Repository,
@@ -42,6 +43,10 @@ export interface FolderMetadata {
   writeQuickState(remoteName: string, state: QuickState | undefined): Promise<void>;
   /** Paths a user removes to recover from a UIDVALIDITY change, for the message. */
   recoveryPaths(remoteName: string, localName: string): string[];
+  /** `startdate`: the cut-off UID saved by the first sync (`StartUID/<folder>`), if any. */
+  readStartUid(remoteName: string): Promise<number | undefined>;
+  /** Saves the `startdate` cut-off UID of a remote folder (not in a dry run). */
+  writeStartUid(remoteName: string, uid: number): Promise<void>;
 }
 
 /** The remote folder's summary after a sync, compared by the next quick sync. */
@@ -66,6 +71,12 @@ export interface FolderSyncContext {
   readonly quick?: boolean;
   /** `maxage` cut-off and `maxsize`: messages outside are invisible to the sync. */
   readonly window?: SnapshotWindow;
+  /**
+   * `startdate` of the remote repository: the first sync of a folder needs an empty local
+   * folder and syncs the server's messages from this day on; it saves the smallest UID it
+   * took, and later syncs take the server's messages from that UID on.
+   */
+  readonly remoteStartDate?: Date;
   /** `copy_ignore_eval`: remote UIDs of a folder (translated name) never copied out. */
   readonly copyIgnore?: (folder: string) => readonly number[];
   /** `ignore-readonly`: no warning for a folder the server opened read-only. */
@@ -148,6 +159,45 @@ function applyWindow(
 }
 
 /**
+ * The window of this folder's sync: `maxage`/`maxsize`, plus with `startdate` the saved cut-off
+ * UID, found and saved on the folder's first sync (sync-algorithm.md §7). Undefined when no
+ * window applies.
+ *
+ * @throws {FolderError} when a first sync with `startdate` finds the local folder not empty.
+ */
+async function startWindow(
+  ctx: FolderSyncContext,
+  remoteFolder: Folder,
+  remoteName: string,
+  local: FolderSnapshot,
+  status: ReadonlyMap<number, string>,
+): Promise<SnapshotWindow | undefined> {
+  const window = ctx.window?.since === undefined && ctx.window?.maxSize === undefined
+    ? undefined
+    : ctx.window;
+  const startDate = ctx.remoteStartDate;
+  if (startDate === undefined) return window;
+  let minUid = await ctx.metadata.readStartUid(remoteName);
+  if (minUid === undefined) {
+    if (local.messages.size > 0 || local.unassigned.length > 0 || status.size > 0) {
+      throw new FolderError(
+        `Skipping folder "${remoteName}": startdate needs an empty local folder on its first sync`,
+        {
+          hint:
+            "startdate is for cloning the server's recent mail into an empty folder: empty the local folder, or remove startdate",
+        },
+      );
+    }
+    if (remoteFolder.firstUidSince === undefined) {
+      throw new FolderError(`Skipping folder "${remoteName}": startdate needs an IMAP folder`);
+    }
+    minUid = await remoteFolder.firstUidSince(startDate);
+    await ctx.metadata.writeStartUid(remoteName, minUid);
+  }
+  return { ...window, minUid };
+}
+
+/**
  * Syncs one folder pair. Throws FolderError when the folder cannot be synced (UIDVALIDITY,
  * mass-deletion guard, unreadable side); connection errors propagate unchanged.
  * Returns the counts and the number of message-level errors.
@@ -196,19 +246,20 @@ export async function syncFolder(
       // CONDSTORE, the same UIDVALIDITY, EXISTS, UIDNEXT and HIGHESTMODSEQ as after a sync that
       // left the server equal to the status make the status the listing (any flag change,
       // expunge or new message on the server moves one of them).
+      const window = await startWindow(ctx, remoteFolder, remoteName, localAll, records);
       const remoteKnown = summary?.highestModseq !== undefined &&
-        remoteFolder.knownSnapshot !== undefined && ctx.window?.since === undefined &&
-        ctx.window?.maxSize === undefined && remoteUnchanged(summary, quickState, records.size);
+        remoteFolder.knownSnapshot !== undefined && window === undefined &&
+        remoteUnchanged(summary, quickState, records.size);
       const remoteRead = remoteKnown
         ? remoteFolder.knownSnapshot!(records)
-        : await remoteFolder.readSnapshot(ctx.window);
+        : await remoteFolder.readSnapshot(window);
       const remote = ignoreCopies(remoteRead, records, localAll, ctx.copyIgnore?.(localName));
       if (remote.readOnly && ctx.options.remoteWritable && !ctx.ignoreReadonly) {
         ctx.events.warning(
           `Folder "${remoteName}" is read-only on the server: local changes stay local (ignore-readonly silences this)`,
         );
       }
-      const windowed = applyWindow(localAll, remote, records, ctx.window);
+      const windowed = applyWindow(localAll, remote, records, window);
       const localRead = windowed.local;
       // OfflineIMAP: with an empty local folder and an empty status the saved values are
       // replaced, so a re-created empty server folder is accepted silently.

@@ -177,3 +177,69 @@ Deno.test("maxage keeps old messages out of the sync and never deletes them", as
     await account.remove();
   }
 });
+
+Deno.test("startdate clones the server's mail from that day on, then follows by UID", async () => {
+  const server = await dovecot();
+  const user = server.newUser("startdate");
+  const old = new Date("2020-01-01T12:00:00Z");
+  const recent = new Date("2026-11-20T12:00:00Z");
+  await server.seed(user, "INBOX", message("sd-old-1"), { internalDate: old });
+  await server.seed(user, "INBOX", message("sd-old-2"), { internalDate: old });
+  await server.seed(user, "INBOX", message("sd-new-3"), { internalDate: recent });
+  await server.seed(user, "INBOX", message("sd-new-4"), { internalDate: recent });
+  await server.seed(user, "Empty", message("sd-empty-old"), { internalDate: old });
+  const account = await makeAccount(server, user, { remote: "startdate = 2026-01-01" });
+  try {
+    const first = await runCli(["-c", account.config]);
+    assert.equal(first.code, 0, first.stderr);
+    const uids = async (folder: string) =>
+      (await readFolder(`${account.mail}/${folder}`)).map((f) => uidOf(f.name)).sort();
+    assert.deepEqual(await uids("INBOX"), [3, 4]);
+    assert.deepEqual(await uids("Empty"), []);
+    const startUid = (folder: string) =>
+      Deno.readTextFile(`${account.metadata}/Repository-Remote/StartUID/${folder}`);
+    assert.equal(await startUid("INBOX"), "3\n");
+    assert.equal(await startUid("Empty"), "2\n", "no message since the date: the next UID");
+
+    // Later syncs go by UID: an old-dated message arriving now is synced, old ones never are.
+    await server.seed(user, "INBOX", message("sd-late-5"), { internalDate: old });
+    await server.seed(user, "Empty", message("sd-empty-new"), { internalDate: old });
+    await server.expunge(user, "INBOX", 1);
+    const file = (await readFolder(`${account.mail}/INBOX`)).find((f) => uidOf(f.name) === 3)!;
+    await Deno.rename(file.path, file.path.replace(/:2,$/, ":2,F"));
+    const second = await runCli(["-c", account.config]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(await uids("INBOX"), [3, 4, 5]);
+    assert.deepEqual(await uids("Empty"), [2]);
+    const onServer = await server.listMessages(user, "INBOX");
+    assert.deepEqual(onServer.map((m) => m.uid), [2, 3, 4, 5], "the old message stays");
+    assert.deepEqual(onServer.find((m) => m.uid === 3)?.flags, ["\\Flagged"]);
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("startdate refuses a first sync into a local folder that is not empty", async () => {
+  const server = await dovecot();
+  const user = server.newUser("startfull");
+  await server.seed(user, "INBOX", message("sf-1"));
+  const account = await makeAccount(server, user, { remote: "startdate = 2026-01-01" });
+  try {
+    for (const sub of ["cur", "new", "tmp"]) {
+      await Deno.mkdir(`${account.mail}/INBOX/${sub}`, { recursive: true });
+    }
+    const local = `${account.mail}/INBOX/new/1700000000.M1P1.host`;
+    await Deno.writeTextFile(local, message("sf-local").replaceAll("\r\n", "\n"));
+    const result = await runCli(["-c", account.config]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /startdate needs an empty local folder on its first sync/);
+    assert.deepEqual((await server.listMessages(user, "INBOX")).map((m) => m.uid), [1]);
+    assert.deepEqual((await readFolder(`${account.mail}/INBOX`)).map((f) => f.path), [local]);
+    await assert.rejects(
+      Deno.stat(`${account.metadata}/Repository-Remote/StartUID/INBOX`),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    await account.remove();
+  }
+});
