@@ -125,3 +125,16 @@ export function toLf(bytes: Uint8Array): Uint8Array {
 export function message(id: string, body = `Body of ${id}.`): string {
   return `From: Tester <tester@example.org>\r\nTo: me@example.org\r\nSubject: Message ${id}\r\nMessage-ID: <${id}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n${body}\r\n`;
 }
+
+/**
+ * Makes a Maildir folder below `root` holding one new message without a UID (as a mail reader
+ * writes it, LF line endings); returns the message's path.
+ */
+export async function writeLocalFolder(root: string, name: string, id: string): Promise<string> {
+  for (const sub of ["cur", "new", "tmp"]) {
+    await Deno.mkdir(`${root}/${name}/${sub}`, { recursive: true });
+  }
+  const path = `${root}/${name}/new/1700000000.M1P1.host`;
+  await Deno.writeTextFile(path, message(id).replaceAll("\r\n", "\n"));
+  return path;
+}

@@ -6,18 +6,7 @@
 import assert from "node:assert/strict";
 import { dovecot } from "../_helpers/dovecot.ts";
 import { runCli } from "../_helpers/cli.ts";
-import { makeAccount, message, readFolder, uidOf } from "../_helpers/account.ts";
-
-/** Makes a Maildir folder holding one new message, as a mail reader would. */
-async function localFolder(root: string, name: string, id: string): Promise<void> {
-  for (const sub of ["cur", "new", "tmp"]) {
-    await Deno.mkdir(`${root}/${name}/${sub}`, { recursive: true });
-  }
-  await Deno.writeTextFile(
-    `${root}/${name}/new/1700000000.M1P1.host`,
-    message(id).replaceAll("\r\n", "\n"),
-  );
-}
+import { makeAccount, message, readFolder, uidOf, writeLocalFolder } from "../_helpers/account.ts";
 
 Deno.test("nametrans both ways: folders created on either side get the translated names", async () => {
   const server = await dovecot();
@@ -29,7 +18,7 @@ Deno.test("nametrans both ways: folders created on either side get the translate
     local: "nametrans = lambda f: re.sub('^Remote-', '', f)",
   });
   try {
-    await localFolder(account.mail, "Remote-Notes", "nt-notes");
+    await writeLocalFolder(account.mail, "Remote-Notes", "nt-notes");
     const first = await runCli(["-c", account.config]);
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual((await readFolder(`${account.mail}/Remote-Work`)).length, 1);
@@ -58,7 +47,7 @@ Deno.test("a nametrans pair that does not round-trip is refused and creates noth
     remote: "nametrans = lambda f: f.lower() if f != 'INBOX' else f",
   });
   try {
-    await localFolder(account.mail, "Notes", "rt-notes");
+    await writeLocalFolder(account.mail, "Notes", "rt-notes");
     const result = await runCli(["-c", account.config]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(
@@ -87,7 +76,7 @@ Deno.test("reference: folders are listed under it and created on the server with
     ].join("\n"),
   });
   try {
-    await localFolder(account.mail, "New", "rf-new");
+    await writeLocalFolder(account.mail, "New", "rf-new");
     const first = await runCli(["-c", account.config]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal((await readFolder(`${account.mail}/Old`)).length, 1);

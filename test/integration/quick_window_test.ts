@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { dovecot } from "../_helpers/dovecot.ts";
 import { runCli } from "../_helpers/cli.ts";
-import { flagsOf, makeAccount, message, readFolder, uidOf } from "../_helpers/account.ts";
+import {
+  flagsOf,
+  makeAccount,
+  message,
+  readFolder,
+  uidOf,
+  writeLocalFolder,
+} from "../_helpers/account.ts";
 
 Deno.test("a quick sync skips an unchanged folder without listing its messages", async () => {
   const server = await dovecot();
@@ -225,11 +232,7 @@ Deno.test("startdate refuses a first sync into a local folder that is not empty"
   await server.seed(user, "INBOX", message("sf-1"));
   const account = await makeAccount(server, user, { remote: "startdate = 2026-01-01" });
   try {
-    for (const sub of ["cur", "new", "tmp"]) {
-      await Deno.mkdir(`${account.mail}/INBOX/${sub}`, { recursive: true });
-    }
-    const local = `${account.mail}/INBOX/new/1700000000.M1P1.host`;
-    await Deno.writeTextFile(local, message("sf-local").replaceAll("\r\n", "\n"));
+    const local = await writeLocalFolder(account.mail, "INBOX", "sf-local");
     const result = await runCli(["-c", account.config]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /startdate needs an empty local folder on its first sync/);
