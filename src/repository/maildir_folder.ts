@@ -27,7 +27,13 @@ import {
   replaceFlags,
   sortFlags,
 } from "./maildir_name.ts";
-import { crashPoint, failure, writeMessageFile } from "./maildir_write.ts";
+import {
+  crashPoint,
+  failure,
+  type TmpFile,
+  TmpFilePool,
+  writeMessageFile,
+} from "./maildir_write.ts";
 
 /** UIDVALIDITY OfflineIMAP reports for every Maildir folder (formats.md §2.4). */
 export const MAILDIR_UID_VALIDITY = 42;
@@ -86,6 +92,8 @@ export class MaildirFolder implements Folder {
   readonly #byKey = new Map<string, Location>();
   #indexed = false;
   #hiddenDuplicates: string[] = [];
+  /** Files created in `tmp/` ahead of the next downloads (made on the first store). */
+  #tmpPool: TmpFilePool | undefined;
 
   constructor(options: MaildirFolderOptions) {
     this.name = options.name;
@@ -230,6 +238,7 @@ export class MaildirFolder implements Folder {
       utimeFromHeader: this.#options.utimeFromHeader,
       filenameUseMailTimestamp: this.#options.filenameUseMailTimestamp,
       makeName: (secs) => this.#newName(uid, flags, secs),
+      tmp: this.#takeTmp(),
     });
     // The directory fsync that makes the rename durable is batched: flush() runs it once for
     // many stored messages, and the engine calls flush() before recording them in the status.
@@ -333,7 +342,18 @@ export class MaildirFolder implements Folder {
   }
 
   /** Forgets the index; nothing else is held open. */
+  #takeTmp(): Promise<TmpFile> {
+    this.#tmpPool ??= new TmpFilePool({
+      folder: this.name,
+      path: this.path,
+      makeName: () => this.#newName(undefined, ""),
+    });
+    return this.#tmpPool.take();
+  }
+
   async close(): Promise<void> {
+    await this.#tmpPool?.close();
+    this.#tmpPool = undefined;
     await this.flush();
     this.#byUid.clear();
     this.#byKey.clear();

@@ -53,6 +53,18 @@ export interface MessageFileOptions {
   readonly filenameUseMailTimestamp: boolean;
   /** Makes a fresh file name; `secs` replaces the current time when given. */
   readonly makeName: (secs?: number) => string;
+  /**
+   * A file already created in `tmp/` by {@link createTmpFile} (see {@link TmpFilePool}); the
+   * final name is then made fresh by `makeName` at the rename. Without it, the file is created
+   * here under its final name.
+   */
+  readonly tmp?: Promise<TmpFile>;
+}
+
+/** A new, empty, open file in a folder's `tmp/`. */
+export interface TmpFile {
+  readonly file: Deno.FsFile;
+  readonly name: string;
 }
 
 /**
@@ -72,7 +84,7 @@ export async function writeMessageFile(
   options: MessageFileOptions,
 ): Promise<string> {
   const wantsHeader = options.utimeFromHeader || options.filenameUseMailTimestamp;
-  const { file, name } = createTmpFile(options);
+  const { file, name } = options.tmp === undefined ? createTmpFileSync(options) : await options.tmp;
   const tmpPath = `${options.path}/tmp/${name}`;
   crashPoint();
   try {
@@ -100,6 +112,8 @@ export async function writeMessageFile(
     if (options.filenameUseMailTimestamp) {
       const secs = dateOf(header ?? "", "Date") ?? dateOf(header ?? "", "Delivery-date");
       final = options.makeName(secs);
+    } else if (options.tmp !== undefined) {
+      final = options.makeName();
     }
     const finalPath = `${options.path}/${options.sub}/${final}`;
     try {
@@ -119,7 +133,7 @@ export async function writeMessageFile(
   }
 }
 
-function createTmpFile(options: MessageFileOptions): { file: Deno.FsFile; name: string } {
+function createTmpFileSync(options: MessageFileOptions): TmpFile {
   for (let attempt = 1;; attempt++) {
     // A name already in tmp/ (a pid reused across runs in the same second) gets a fresh one:
     // the sequence number moves on, so no need to wait as OfflineIMAP does.
@@ -138,6 +152,78 @@ function createTmpFile(options: MessageFileOptions): { file: Deno.FsFile; name: 
         throw new FolderError(message, { cause: error });
       }
       throw failure(options.folder, `create "${path}"`, error);
+    }
+  }
+}
+
+/**
+ * Creates an empty file in `<path>/tmp/` under a fresh name from `makeName`, off the main
+ * thread (see {@link TmpFilePool}).
+ *
+ * @throws as {@link writeMessageFile} does for a file it cannot create.
+ */
+export async function createTmpFile(
+  options: Pick<MessageFileOptions, "folder" | "path" | "makeName">,
+): Promise<TmpFile> {
+  for (let attempt = 1;; attempt++) {
+    const name = options.makeName();
+    const path = `${options.path}/tmp/${name}`;
+    try {
+      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o666 });
+      return { file, name };
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists && attempt < CREATE_ATTEMPTS) continue;
+      if (error instanceof Deno.errors.NotFound) {
+        const message =
+          `Cannot write to folder "${options.folder}": "${options.path}/tmp" is missing`;
+        throw new FolderError(message, { cause: error });
+      }
+      throw failure(options.folder, `create "${path}"`, error);
+    }
+  }
+}
+
+/**
+ * Files created in `tmp/` ahead of need. Creating a file can take a millisecond of kernel time
+ * (ext4 searches its inode bitmap); created on a worker thread while the previous message is
+ * still arriving, it is off the download's critical path. A file never used is removed by
+ * {@link TmpFilePool.close}; one left by a crash is an empty file in `tmp/`, removed after 36
+ * hours like any other.
+ */
+export class TmpFilePool {
+  readonly #options: Pick<MessageFileOptions, "folder" | "path" | "makeName">;
+  #ready: Promise<TmpFile>[] = [];
+
+  constructor(options: Pick<MessageFileOptions, "folder" | "path" | "makeName">) {
+    this.#options = options;
+  }
+
+  /** A created file (waiting for it if none is ready); starts creating the next one. */
+  take(): Promise<TmpFile> {
+    const next = this.#ready.shift() ?? this.#create();
+    this.#ready.push(this.#create());
+    return next;
+  }
+
+  #create(): Promise<TmpFile> {
+    const created = createTmpFile(this.#options);
+    // Not awaited until taken; a failure then surfaces from take().
+    created.catch(() => {});
+    return created;
+  }
+
+  /** Closes and removes the files created but not used. */
+  async close(): Promise<void> {
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const created of ready) {
+      try {
+        const { file, name } = await created;
+        file.close();
+        await Deno.remove(`${this.#options.path}/tmp/${name}`);
+      } catch {
+        // Never created, or already gone: nothing to clean.
+      }
     }
   }
 }

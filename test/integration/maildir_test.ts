@@ -190,6 +190,11 @@ Deno.test("MaildirFolder.storeMessage() writes via tmp/ into new/ or cur/ with O
       new RegExp(`^\\d+_\\d+\\.${Deno.pid}\\.testhost,U=7,FMD5=${INBOX_MD5}:2,$`),
     );
     assert.match(seen[0]!, new RegExp(`,U=8,FMD5=${INBOX_MD5}:2,FS$`));
+    // The next download's file is made ahead in tmp/, empty; close() removes it.
+    const [spare, ...more] = await listDir(`${root}/INBOX/tmp`);
+    assert.deepEqual(more, []);
+    assert.equal((await Deno.stat(`${root}/INBOX/tmp/${spare}`)).size, 0);
+    await folder.close();
     assert.deepEqual(await listDir(`${root}/INBOX/tmp`), []);
     assert.equal(await Deno.readTextFile(`${root}/INBOX/new/${fresh[0]}`), "Subject: a\n\nbody\n");
 
@@ -249,6 +254,7 @@ Deno.test("MaildirFolder.storeMessage() removes its tmp/ file when the source st
         }),
     };
     await assert.rejects(folder.storeMessage(failing, 1), /connection lost/);
+    await folder.close(); // removes the file made ahead for the next message
     for (const sub of ["tmp", "new", "cur"]) {
       assert.deepEqual(await listDir(`${root}/INBOX/${sub}`), []);
     }
@@ -266,6 +272,7 @@ Deno.test("MaildirFolder.storeMessage() reports a missing cur/ as a MessageError
       assert.match(error.message, /Cannot move ".*\/INBOX\/tmp\/.*" into cur\/ in folder "INBOX"/);
       return true;
     });
+    await folder.close(); // removes the file made ahead for the next message
     assert.deepEqual(await listDir(`${root}/INBOX/tmp`), []);
   });
 });
