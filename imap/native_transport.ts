@@ -16,6 +16,8 @@ import type { TlsOptions, Transport, TransportOptions } from "./transport_types.
 
 /** Bytes asked for per read. */
 const READ_SIZE = 64 * 1024;
+/** Bytes of one read slab (see `NativeTransport.#slab`). */
+const SLAB_SIZE = 512 * 1024;
 
 /** Where distributions keep the system CA bundle (OfflineIMAP's `OS-DEFAULT` list). */
 const SYSTEM_CA_BUNDLES = [
@@ -105,7 +107,14 @@ class NativeTransport implements Transport {
   #timeoutMs: number;
   #secure: boolean;
   #closed = false;
-  #buffer = new Uint8Array(READ_SIZE);
+  /**
+   * Reads land in a slab, one after the other, and are handed out as views: no copy, and one
+   * allocation per {@link SLAB_SIZE} bytes instead of one per (often 4 KB) TLS read. A byte is
+   * never written again once handed out, so the views stay valid; a slab lives as long as a view
+   * of it does.
+   */
+  #slab = new Uint8Array(SLAB_SIZE);
+  #offset = 0;
   readonly closed: Promise<void> = Promise.resolve();
 
   constructor(conn: Deno.Conn, options: TransportOptions, secure: boolean) {
@@ -126,9 +135,15 @@ class NativeTransport implements Transport {
 
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
+    if (this.#slab.length - this.#offset < READ_SIZE) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#offset = 0;
+    }
+    const slab = this.#slab;
+    const start = this.#offset;
     let n: number | null;
     try {
-      n = await this.#conn.read(this.#buffer);
+      n = await this.#conn.read(slab.subarray(start, start + READ_SIZE));
     } catch (error) {
       // close() while a read waits ends the read with BadResource/Interrupted.
       if (this.#closed) return null;
@@ -137,9 +152,9 @@ class NativeTransport implements Transport {
         { cause: error },
       );
     }
-    // One reused read buffer; the bytes are copied out at their real size (TLS reads are often
-    // a few KB), and the copy is the caller's to keep.
-    return n === null ? null : this.#buffer.slice(0, n);
+    if (n === null) return null;
+    this.#offset = start + n;
+    return slab.subarray(start, start + n);
   }
 
   async write(data: Uint8Array): Promise<void> {
