@@ -60,10 +60,20 @@ export function versionCommand(name: ToolName, program: string): string[] {
   return [name, "--version"];
 }
 
+/**
+ * The V8 flags `deno task compile` bakes into the binary (read from deno.json, the one place they
+ * are written), so a script runs as the shipped program does.
+ */
+export const OUR_V8_FLAGS: readonly string[] = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  const compile = String(config?.tasks?.compile ?? "");
+  return [...compile.matchAll(/--v8-flags=\S+/g)].map((m) => m[0]);
+})();
+
 /** The command that starts our program: a script goes through `deno run -A`. */
 export function ourCommand(program: string): string[] {
   return /\.(ts|js|mjs)$/.test(program)
-    ? [Deno.execPath(), "run", "-A", "--quiet", program]
+    ? [Deno.execPath(), "run", "-A", "--quiet", ...OUR_V8_FLAGS, program]
     : [program];
 }
 
