@@ -341,7 +341,7 @@ export class MaildirFolder implements Folder {
     }
   }
 
-  /** Forgets the index; nothing else is held open. */
+  /** The `tmp/` file for the next stored message; the one after it is created meanwhile. */
   #takeTmp(): Promise<TmpFile> {
     this.#tmpPool ??= new TmpFilePool({
       folder: this.name,
@@ -351,6 +351,10 @@ export class MaildirFolder implements Folder {
     return this.#tmpPool.take();
   }
 
+  /**
+   * Removes the files made ahead in `tmp/`, makes earlier renames durable ({@link flush}) and
+   * forgets the index.
+   */
   async close(): Promise<void> {
     await this.#tmpPool?.close();
     this.#tmpPool = undefined;

@@ -53,12 +53,8 @@ export interface MessageFileOptions {
   readonly filenameUseMailTimestamp: boolean;
   /** Makes a fresh file name; `secs` replaces the current time when given. */
   readonly makeName: (secs?: number) => string;
-  /**
-   * A file already created in `tmp/` by {@link createTmpFile} (see {@link TmpFilePool}); the
-   * final name is then made fresh by `makeName` at the rename. Without it, the file is created
-   * here under its final name.
-   */
-  readonly tmp?: Promise<TmpFile>;
+  /** The file to write, created in `tmp/` by {@link TmpFilePool} (or {@link createTmpFile}). */
+  readonly tmp: Promise<TmpFile>;
 }
 
 /** A new, empty, open file in a folder's `tmp/`. */
@@ -68,12 +64,9 @@ export interface TmpFile {
 }
 
 /**
- * Writes `stream` (the message with LF line endings) as a new file of the folder and returns
- * its name in `options.sub`. The file is created with O_EXCL and permission 0666 minus umask,
- * as OfflineIMAP does (usually 0644). The caller syncs the directory.
- *
- * When `filename_use_mail_timestamp` is on, the final name is made once the header has been
- * read, so the file may carry another name in `tmp/` than in `new/`/`cur/`.
+ * Writes `stream` (the message with LF line endings) into `options.tmp`, syncs it, moves it
+ * into `options.sub` under a name made by `makeName` (with `filename_use_mail_timestamp`, from
+ * the header's date) and returns that name. The caller syncs the directory.
  *
  * @throws {FolderError} when `tmp/` is missing or the disk or quota is full (every further
  * message would fail the same way); {@link MessageError} for any other failure to write. An
@@ -84,7 +77,7 @@ export async function writeMessageFile(
   options: MessageFileOptions,
 ): Promise<string> {
   const wantsHeader = options.utimeFromHeader || options.filenameUseMailTimestamp;
-  const { file, name } = options.tmp === undefined ? createTmpFileSync(options) : await options.tmp;
+  const { file, name } = await options.tmp;
   const tmpPath = `${options.path}/tmp/${name}`;
   crashPoint();
   try {
@@ -108,13 +101,9 @@ export async function writeMessageFile(
       file.close();
     }
     crashPoint();
-    let final = name;
-    if (options.filenameUseMailTimestamp) {
-      const secs = dateOf(header ?? "", "Date") ?? dateOf(header ?? "", "Delivery-date");
-      final = options.makeName(secs);
-    } else if (options.tmp !== undefined) {
-      final = options.makeName();
-    }
+    const final = options.filenameUseMailTimestamp
+      ? options.makeName(dateOf(header ?? "", "Date") ?? dateOf(header ?? "", "Delivery-date"))
+      : options.makeName();
     const finalPath = `${options.path}/${options.sub}/${final}`;
     try {
       // A rename takes microseconds; the async op's round trip to a worker thread costs more.
@@ -133,32 +122,11 @@ export async function writeMessageFile(
   }
 }
 
-function createTmpFileSync(options: MessageFileOptions): TmpFile {
-  for (let attempt = 1;; attempt++) {
-    // A name already in tmp/ (a pid reused across runs in the same second) gets a fresh one:
-    // the sequence number moves on, so no need to wait as OfflineIMAP does.
-    const name = options.makeName();
-    const path = `${options.path}/tmp/${name}`;
-    try {
-      // Synchronous: a create takes microseconds, and an async op would hand it to a worker
-      // thread and back (most of the CPU a small message costs).
-      const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o666 });
-      return { file, name };
-    } catch (error) {
-      if (error instanceof Deno.errors.AlreadyExists && attempt < CREATE_ATTEMPTS) continue;
-      if (error instanceof Deno.errors.NotFound) {
-        const message =
-          `Cannot write to folder "${options.folder}": "${options.path}/tmp" is missing`;
-        throw new FolderError(message, { cause: error });
-      }
-      throw failure(options.folder, `create "${path}"`, error);
-    }
-  }
-}
-
 /**
- * Creates an empty file in `<path>/tmp/` under a fresh name from `makeName`, off the main
- * thread (see {@link TmpFilePool}).
+ * Creates an empty file in `<path>/tmp/` under a fresh name from `makeName`, with O_EXCL and
+ * permission 0666 minus umask, as OfflineIMAP does (usually 0644); off the main thread (see
+ * {@link TmpFilePool}). A name already there (a pid reused across runs in the same second) gets
+ * a fresh one: the sequence number moves on, so no need to wait as OfflineIMAP does.
  *
  * @throws as {@link writeMessageFile} does for a file it cannot create.
  */
