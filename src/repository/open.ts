@@ -147,9 +147,7 @@ export function openAccount(
         });
         return;
       }
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-      await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
-      await Deno.rename(`${path}.tmp`, path);
+      await replaceFile(path, JSON.stringify(state));
     },
     async readStartUid(remoteName) {
       const path = startUidPath(remoteName);
@@ -170,17 +168,23 @@ export function openAccount(
     },
     async writeStartUid(remoteName, uid) {
       if (options.dryRun) return;
-      const path = startUidPath(remoteName);
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-      await Deno.writeTextFile(`${path}.tmp`, `${uid}\n`, { mode: 0o600 });
-      await Deno.rename(`${path}.tmp`, path);
+      await replaceFile(startUidPath(remoteName), `${uid}\n`);
     },
     recoveryPaths: (remoteName, localName) => [
       statusPath(localName),
       remoteValidity(remoteName),
       localValidity(localName),
       ...(account.local.type === "IMAP" ? [uidMapPath(localName)] : []),
+      // The saved startdate cut-off is a UID of the old numbering too.
+      ...(account.remote.startDate !== undefined ? [startUidPath(remoteName)] : []),
     ],
   };
   return { local, remote, metadata };
+}
+
+/** Writes a small metadata file (mode 0600, directory 0700) through a rename, never half. */
+async function replaceFile(path: string, text: string): Promise<void> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(`${path}.tmp`, text, { mode: 0o600 });
+  await Deno.rename(`${path}.tmp`, path);
 }

@@ -169,6 +169,7 @@ async function startWindow(
   ctx: FolderSyncContext,
   remoteFolder: Folder,
   remoteName: string,
+  localName: string,
   local: FolderSnapshot,
   status: ReadonlyMap<number, string>,
 ): Promise<SnapshotWindow | undefined> {
@@ -181,7 +182,7 @@ async function startWindow(
   if (minUid === undefined) {
     if (local.messages.size > 0 || local.unassigned.length > 0 || status.size > 0) {
       throw new FolderError(
-        `Skipping folder "${remoteName}": startdate needs an empty local folder on its first sync`,
+        `Skipping folder "${localName}": startdate needs an empty local folder on its first sync`,
         {
           hint:
             "startdate is for cloning the server's recent mail into an empty folder: empty the local folder, or remove startdate",
@@ -189,7 +190,7 @@ async function startWindow(
       );
     }
     if (remoteFolder.firstUidSince === undefined) {
-      throw new FolderError(`Skipping folder "${remoteName}": startdate needs an IMAP folder`);
+      throw new FolderError(`Skipping folder "${localName}": startdate needs an IMAP folder`);
     }
     minUid = await remoteFolder.firstUidSince(startDate);
     await ctx.metadata.writeStartUid(remoteName, minUid);
@@ -246,7 +247,7 @@ export async function syncFolder(
       // CONDSTORE, the same UIDVALIDITY, EXISTS, UIDNEXT and HIGHESTMODSEQ as after a sync that
       // left the server equal to the status make the status the listing (any flag change,
       // expunge or new message on the server moves one of them).
-      const window = await startWindow(ctx, remoteFolder, remoteName, localAll, records);
+      const window = await startWindow(ctx, remoteFolder, remoteName, localName, localAll, records);
       const remoteKnown = summary?.highestModseq !== undefined &&
         remoteFolder.knownSnapshot !== undefined && window === undefined &&
         remoteUnchanged(summary, quickState, records.size);
