@@ -181,8 +181,10 @@ try {
     `preset ${preset} (seed ${seed}), tools ${tools.join(", ")}, repeat ${repeat}, ` +
       `commit ${commit}`,
   );
-  for (const tool of tools) {
-    for (let run = 1; run <= repeat; run++) await benchTool(tool, run);
+  // Round by round (ours, mbsync, ..., then again), so that a drift of the machine's state over
+  // the runs (load, the file system's memory of deletions) does not fall on one tool.
+  for (let run = 1; run <= repeat; run++) {
+    for (const tool of tools) await benchTool(tool, run);
   }
   console.log(renderReport());
   if (values.json !== undefined) {
