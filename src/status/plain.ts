@@ -18,7 +18,6 @@
  * @module
  */
 
-import { crc32 } from "node:zlib";
 import { dirname } from "node:path";
 import { FolderError } from "../errors.ts";
 import { errorText, fsHint } from "../fs_errors.ts";
@@ -439,4 +438,27 @@ function writeError(path: string, error: unknown): FolderError {
     cause: error,
     hint: fsHint(error),
   });
+}
+
+/** CRC-32 table (IEEE polynomial, as zlib's `crc32`). */
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/**
+ * CRC-32 of the UTF-8 bytes of `text`, as zlib computes it (node:zlib is not loaded for this
+ * alone: its polyfill costs start-up time on every run).
+ */
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (const byte of new TextEncoder().encode(text)) {
+    crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
 import { FolderError } from "../../../src/errors.ts";
 import {
+  crc32 as plainCrc32,
   formatPlainStatus,
   parsePlainStatus,
   type PlainRecord,
@@ -120,4 +121,10 @@ Deno.test("replayJournal() stops at a torn or damaged block and ignores the rest
   replayJournal("OFFLINEIMAP-TS LocalStat", untouched);
   replayJournal("", untouched);
   assert.deepEqual([...untouched], [[9, record("S")]]);
+});
+
+Deno.test("crc32() equals zlib's CRC-32 of the UTF-8 bytes", () => {
+  for (const text of ["", "a", "1|FS|0|\n2|S|0|", "Entwürfe|€|𝄞", "x".repeat(10_000)]) {
+    assert.equal(plainCrc32(text), crc32(text), JSON.stringify(text.slice(0, 20)));
+  }
 });
