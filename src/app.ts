@@ -88,6 +88,10 @@ export async function syncAccounts(
         window: account.maxAge || account.maxSize
           ? { since: account.maxAge, maxSize: account.maxSize }
           : undefined,
+        newmailHooks: {
+          remote: account.remote.newmailHook,
+          local: account.local.type === "IMAP" ? account.local.newmailHook : undefined,
+        },
         remoteStartDate: account.remote.startDate === undefined
           ? undefined
           : new Date(`${account.remote.startDate}T00:00:00Z`),

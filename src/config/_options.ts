@@ -101,10 +101,7 @@ const OPTION_RULES: readonly OptionRule[] = [
     harmless: isFalse,
     note: "it is deprecated (and broken in OfflineIMAP 8): use utf8foldernames in the account",
   }),
-  rule("imap", "unsupported", "newmail_hook", {
-    harmless: isEmpty,
-    note: "new-mail hooks are not supported yet; postsynchook runs after each sync",
-  }),
+  rule("imap", "implemented", "newmail_hook"),
   rule("imap", "ignored", "realdelete trashfolder spamfolder", {
     note: "it is an obsolete Gmail option without effect (in OfflineIMAP too)",
   }),

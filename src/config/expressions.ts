@@ -92,6 +92,19 @@ export function compileCopyIgnore(
 }
 
 /**
+ * `newmail_hook`: evaluated now (it must give a callable, such as a `lambda:`); each call of the
+ * result calls it, with `os.system` and `pythonfile` functions available. The return value is
+ * ignored.
+ */
+export function compileNewmailHook(
+  source: string,
+  site: ExpressionSite,
+  ctx: ExpressionContext,
+): () => Promise<void> {
+  return py.compileNewmailHook(source, pySite(site), hooksOf(ctx));
+}
+
+/**
  * `remotehosteval`, `remoteusereval`, `remotepasseval`: a str evaluated each time it is needed
  * (bytes decoded as UTF-8). Compiling checks the syntax at once so a typo fails before any
  * connection.

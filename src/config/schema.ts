@@ -44,6 +44,7 @@ import {
   compileMbnamesFilter,
   compileMbnamesSortKey,
   compileNametrans,
+  compileNewmailHook,
   compileOAuth2Eval,
   compileStringEval,
   evaluateString,
@@ -718,6 +719,8 @@ function resolveImap(
   const retryCount = ini.getInt(section, "retrycount", 2);
   if (retryCount < 1) throw badValue(ctx, section, "retrycount", `${retryCount} is less than 1`);
   const copyIgnoreSource = ini.get(section, "copy_ignore_eval");
+  // OfflineIMAP tests it for truth: an empty value is no hook.
+  const newmailSource = ini.get(section, "newmail_hook") || undefined;
   const client = resolveClientCertificate(ctx, section);
   return {
     ...common,
@@ -761,6 +764,9 @@ function resolveImap(
       ? undefined
       : compileCopyIgnore(copyIgnoreSource, site("copy_ignore_eval"), ctx.expr),
     copyIgnoreSource,
+    newmailHook: newmailSource === undefined
+      ? undefined
+      : compileNewmailHook(newmailSource, site("newmail_hook"), ctx.expr),
     oauth2: resolveOauth2(ctx, section, gmail),
   };
 }

@@ -196,6 +196,12 @@ export interface ImapRepositoryConfig extends RepositoryCommon {
   readonly singleThreadPerFolder: boolean;
   /** `retrycount` (default 2). */
   readonly retryCount: number;
+  /**
+   * `newmail_hook`: a Python callable, called after a folder sync copied at least one unseen
+   * message out of this repository's folder named exactly `INBOX` (new mail downloaded from
+   * the server's INBOX).
+   */
+  readonly newmailHook?: () => Promise<void>;
   /** `copy_ignore_eval`: UIDs never copied out of a folder (translated name; `None` → []). */
   readonly copyIgnore?: (folder: string) => readonly number[];
   /** Raw `copy_ignore_eval` text for `--info`. */

@@ -32,6 +32,11 @@ export interface AccountSyncContext {
   readonly window?: SnapshotWindow;
   /** `startdate` of the remote repository. */
   readonly remoteStartDate?: Date;
+  /** `newmail_hook` of each repository (see `FolderSyncContext.newmailHooks`). */
+  readonly newmailHooks?: {
+    readonly remote?: () => Promise<void>;
+    readonly local?: () => Promise<void>;
+  };
   /** True once a stop was requested (SIGTERM/SIGINT): no further folder is started. */
   readonly stopping?: () => boolean;
   /** `copy_ignore_eval` of the remote repository. */
@@ -196,6 +201,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
               quick: ctx.quick,
               window: ctx.window,
               remoteStartDate: ctx.remoteStartDate,
+              newmailHooks: ctx.newmailHooks,
               copyIgnore: ctx.copyIgnore,
               ignoreReadonly: ctx.ignoreReadonly,
               options: {

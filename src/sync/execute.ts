@@ -38,6 +38,8 @@ export interface ExecuteResult {
   readonly counts: SyncCounts;
   /** Message-level failures (already reported through `onMessageError`). */
   readonly messageErrors: number;
+  /** Copies without the `S` flag that both sides now hold (for `newmail_hook`), per direction. */
+  readonly unseenCopied: { readonly toLocal: number; readonly toRemote: number };
 }
 
 /**
@@ -47,6 +49,7 @@ export interface ExecuteResult {
 export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promise<ExecuteResult> {
   const counts = emptyCounts();
   let messageErrors = 0;
+  const unseenCopied = { toLocal: 0, toRemote: 0 };
   const failedUids = new Set<number>();
   const side = (s: Side) => s === "local" ? ctx.local : ctx.remote;
   const fail = (error: unknown, uid?: number) => {
@@ -79,6 +82,7 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
             await ctx.local.assignUid(message.ref, stored);
             batch.push([stored, message.flags]);
             counts.uploaded++;
+            if (!message.flags.includes("S")) unseenCopied.toRemote++;
             if (batch.length >= RECORD_BATCH) {
               await ctx.status.apply({ set: batch });
               batch = [];
@@ -108,6 +112,7 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
             }, uid);
             batch.push([uid, flags]);
             counts.downloaded++;
+            if (!flags.includes("S")) unseenCopied.toLocal++;
             if (batch.length >= RECORD_BATCH) {
               const done = batch;
               batch = [];
@@ -152,5 +157,5 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
         break;
     }
   }
-  return { counts, messageErrors };
+  return { counts, messageErrors, unseenCopied };
 }

@@ -77,6 +77,14 @@ export interface FolderSyncContext {
    * took, and later syncs take the server's messages from that UID on.
    */
   readonly remoteStartDate?: Date;
+  /**
+   * `newmail_hook` of each repository: called after this folder sync copied an unseen message
+   * out of that repository's folder named exactly `INBOX`.
+   */
+  readonly newmailHooks?: {
+    readonly remote?: () => Promise<void>;
+    readonly local?: () => Promise<void>;
+  };
   /** `copy_ignore_eval`: remote UIDs of a folder (translated name) never copied out. */
   readonly copyIgnore?: (folder: string) => readonly number[];
   /** `ignore-readonly`: no warning for a folder the server opened read-only. */
@@ -196,6 +204,38 @@ async function startWindow(
     await ctx.metadata.writeStartUid(remoteName, minUid);
   }
   return { ...window, minUid };
+}
+
+/**
+ * `newmail_hook`s (OfflineIMAP calls them at the end of the copy pass): the remote one when unseen
+ * mail came down from the server's `INBOX`, the local one (an IMAP local repository) when unseen
+ * mail went up from its `INBOX`. A failing hook is reported as a warning; the sync stands.
+ */
+async function runNewmailHooks(
+  ctx: FolderSyncContext,
+  remoteName: string,
+  localName: string,
+  unseen: { readonly toLocal: number; readonly toRemote: number },
+): Promise<void> {
+  const calls: Array<[string, () => Promise<void>]> = [];
+  const hooks = ctx.newmailHooks;
+  if (hooks?.remote && remoteName === "INBOX" && unseen.toLocal > 0) {
+    calls.push(["remote", hooks.remote]);
+  }
+  if (hooks?.local && localName === "INBOX" && unseen.toRemote > 0) {
+    calls.push(["local", hooks.local]);
+  }
+  for (const [side, hook] of calls) {
+    try {
+      await hook();
+    } catch (error) {
+      ctx.events.warning(
+        `newmail_hook of the ${side} repository failed: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  }
 }
 
 /**
@@ -322,6 +362,7 @@ export async function syncFolder(
         status,
         onMessageError: (error) => ctx.events.error(ctx.account, error),
       });
+      await runNewmailHooks(ctx, remoteName, localName, result.unseenCopied);
       if (saved === undefined || savedLocal === undefined || fresh) {
         await ctx.metadata.writeValidity(
           remoteName,

@@ -211,3 +211,58 @@ Deno.test("folders sync in parallel over maxconnections connections", async () =
     await account.remove();
   }
 });
+
+Deno.test("newmail_hook runs after unseen mail came down from INBOX, and only then", async () => {
+  const server = await dovecot();
+  const user = server.newUser("newmail");
+  await server.seed(user, "INBOX", message("nm-1"));
+  await server.seed(user, "INBOX", message("nm-2"), { flags: ["\\Seen"] });
+  const dir = await Deno.makeTempDir({ prefix: "newmail-" });
+  const marker = `${dir}/calls`;
+  const account = await makeAccount(server, user, {
+    remote: `newmail_hook = lambda: os.system("echo call >> ${marker}")`,
+  });
+  const calls = async () =>
+    (await Deno.readTextFile(marker).catch(() => "")).split("\n").filter(Boolean).length;
+  const sync = async () => {
+    const result = await runCli(["-c", account.config]);
+    assert.equal(result.code, 0, result.stderr);
+  };
+  try {
+    await sync();
+    assert.equal(await calls(), 1, "unseen mail downloaded from INBOX");
+    await sync();
+    assert.equal(await calls(), 1, "nothing new");
+    await server.seed(user, "INBOX", message("nm-3"), { flags: ["\\Seen"] });
+    await server.seed(user, "Other", message("nm-4"));
+    await sync();
+    assert.equal(await calls(), 1, "only seen mail in INBOX, unseen mail elsewhere");
+    await server.seed(user, "INBOX", message("nm-5"));
+    await sync();
+    assert.equal(await calls(), 2);
+  } finally {
+    await account.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failing newmail_hook is a warning; the mail and the status stay synced", async () => {
+  const server = await dovecot();
+  const user = server.newUser("newmailfail");
+  await server.seed(user, "INBOX", message("nf-1"));
+  const account = await makeAccount(server, user, { remote: "newmail_hook = lambda: 1 / 0" });
+  try {
+    const result = await runCli(["-c", account.config]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /newmail_hook of the remote repository failed: .*ZeroDivisionError/,
+    );
+    assert.equal((await readFolder(`${account.mail}/INBOX`)).length, 1);
+    const again = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /BODY\.PEEK\[\]/, "recorded: not downloaded again");
+  } finally {
+    await account.remove();
+  }
+});

@@ -555,7 +555,6 @@ Deno.test("resolveConfig() refuses options that would change behaviour, unless n
     ["general", "update-keyring = yes", "general"],
     ["remote", "usecompression = yes", "Repository R"],
     ["remote", "decodefoldernames = yes", "Repository R"],
-    ["remote", "newmail_hook = lambda: os.system('beep')", "Repository R"],
   ];
   for (const [where, line, section] of refused) {
     const key = line.split(" =")[0];
@@ -574,6 +573,20 @@ Deno.test("resolveConfig() refuses options that would change behaviour, unless n
   for (const [where, lines] of accepted) {
     assert.deepEqual(resolveText(config({ [where]: lines })).warnings, [], lines);
   }
+});
+
+Deno.test("resolveConfig() compiles newmail_hook to a callable, and an empty one to none", () => {
+  const remoteOf = (line: string) => {
+    const remote = resolveText(config({ remote: line })).config.accounts.get("A")!.remote;
+    assert.equal(remote.type, "IMAP");
+    return remote.type === "IMAP" ? remote : undefined;
+  };
+  assert.equal(
+    typeof remoteOf("newmail_hook = lambda: os.system('true')")?.newmailHook,
+    "function",
+  );
+  assert.equal(remoteOf("newmail_hook =")?.newmailHook, undefined);
+  throwsConfig(() => remoteOf("newmail_hook = 'not callable'"), /newmail_hook/);
 });
 
 Deno.test("resolveConfig() refuses a behaviour-changing option inherited from DEFAULT", () => {
