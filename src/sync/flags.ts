@@ -102,18 +102,31 @@ export function imapFlagsToLetters(
   flags: readonly string[],
   opts: ImapFlagsToLettersOptions = {},
 ): FlagLetters {
-  const keywordLetters = new Map<string, string>();
-  for (const [letter, keyword] of Object.entries(opts.customFlags ?? {})) {
-    keywordLetters.set(keyword, letter);
-  }
+  const custom = opts.customFlags;
   let letters = "";
   for (const flag of flags) {
     const lower = flag.toLowerCase();
     const letter = SYSTEM_FLAG_LETTERS.get(lower) ??
-      (lower === FORWARDED_KEYWORD ? "P" : keywordLetters.get(flag));
+      (lower === FORWARDED_KEYWORD
+        ? "P"
+        : custom === undefined
+        ? undefined
+        : letterOf(custom, flag));
     if (letter !== undefined) letters += letter;
   }
   return sortFlags(letters);
+}
+
+/**
+ * The `customflag_<letter>` letter of a keyword (matched case-sensitively), if any; of two letters
+ * for one keyword, the later one.
+ */
+function letterOf(custom: Readonly<Record<string, string>>, keyword: string): string | undefined {
+  let found: string | undefined;
+  for (const [letter, value] of Object.entries(custom)) {
+    if (value === keyword) found = letter;
+  }
+  return found;
 }
 
 /**
