@@ -139,8 +139,9 @@ export interface Folder {
   /**
    * Stores a message. `uid` is the remote UID the message has (Maildir destinations name the
    * file after it); IMAP destinations ignore it and report the UID the server assigned.
-   * The content is durable when it returns (Maildir: tmp, fsync, rename); the rename itself
-   * may need {@link Folder.flush}.
+   * The content has been read when it returns; it is durable and in place only after
+   * {@link Folder.flush} (Maildir: the file's fsync and rename run on while the next message
+   * downloads, and a failure of them is reported by flush).
    */
   storeMessage(content: MessageContent, uid: number | undefined): Promise<StoreResult>;
 
@@ -152,8 +153,9 @@ export interface Folder {
 
   /**
    * Optional: makes the messages stored so far durable where {@link Folder.storeMessage}
-   * deferred part of it (Maildir: the directory fsync after the renames). The engine calls it
-   * before recording those messages in the status.
+   * deferred part of it (Maildir: each file's fsync and rename, then the directory fsync). The
+   * engine calls it before recording those messages in the status. Throws the failure of a
+   * deferred step (a MessageError, or a FolderError for a full disk).
    */
   flush?(): Promise<void>;
 

@@ -35,6 +35,9 @@ import {
   writeMessageFile,
 } from "./maildir_write.ts";
 
+/** Stored messages whose sync and rename may run at once (open files, see storeMessage). */
+const MAX_FINISHING = 32;
+
 /** UIDVALIDITY OfflineIMAP reports for every Maildir folder (formats.md §2.4). */
 export const MAILDIR_UID_VALIDITY = 42;
 const READ_CHUNK = 64 * 1024;
@@ -94,6 +97,10 @@ export class MaildirFolder implements Folder {
   #hiddenDuplicates: string[] = [];
   /** Files created in `tmp/` ahead of the next downloads (made on the first store). */
   #tmpPool: TmpFilePool | undefined;
+  /** Syncs and renames of stored messages still running (see {@link writeMessageFile}). */
+  #finishing: Promise<void>[] = [];
+  /** Their failures, reported by the next {@link flush}. */
+  #finishErrors: unknown[] = [];
 
   constructor(options: MaildirFolderOptions) {
     this.name = options.name;
@@ -120,6 +127,7 @@ export class MaildirFolder implements Folder {
    * @throws {FolderError} when a directory cannot be read.
    */
   async readSnapshot(): Promise<FolderSnapshot> {
+    await this.#settle();
     const messages = new Map<number, SnapshotMessage>();
     const unassigned: UnassignedMessage[] = [];
     this.#byUid.clear();
@@ -230,7 +238,7 @@ export class MaildirFolder implements Folder {
     if (this.#options.dryRun) return result;
     const flags = sortFlags(content.flags);
     const sub = flags.includes("S") ? "cur" : "new";
-    const name = await writeMessageFile(content.openLocal(), {
+    const { name, finished } = await writeMessageFile(content.openLocal(), {
       folder: this.name,
       path: this.path,
       sub,
@@ -240,18 +248,55 @@ export class MaildirFolder implements Folder {
       makeName: (secs) => this.#newName(uid, flags, secs),
       tmp: this.#takeTmp(),
     });
-    // The directory fsync that makes the rename durable is batched: flush() runs it once for
-    // many stored messages, and the engine calls flush() before recording them in the status.
+    // The file's sync and rename run on while the next message arrives; flush() waits for them
+    // and then syncs the directories once for many messages, and the engine calls flush()
+    // before it records them in the status.
+    this.#finishing.push(finished.catch((error) => {
+      this.#finishErrors.push(error);
+    }));
+    if (this.#finishing.length >= MAX_FINISHING) await this.#settle();
     this.#unflushed.add(sub);
     if (uid !== undefined && this.#indexed) this.#byUid.set(uid, { sub, name });
     return result;
   }
 
-  /** Makes earlier {@link storeMessage} renames durable (one directory fsync per subdirectory). */
+  /**
+   * Waits for the syncs and renames of earlier {@link storeMessage} calls, then makes the renames
+   * durable (one directory fsync per subdirectory).
+   *
+   * @throws the first failure of those syncs and renames (their `tmp/` files are removed; the
+   * messages are to be stored again), after the directories are synced for the others.
+   */
   async flush(): Promise<void> {
+    await this.#settle();
+    const errors = this.#finishErrors;
+    this.#finishErrors = [];
     const subs = [...this.#unflushed];
     this.#unflushed.clear();
-    await this.#syncDirs(subs);
+    if (errors.length === 0) {
+      await this.#syncDirs(subs);
+      return;
+    }
+    // The renames that succeeded still get their directory sync; the first failure is the
+    // news (a directory that cannot be synced usually failed the rename too).
+    await this.#syncDirs(subs).catch(() => {});
+    const [first] = errors;
+    if (errors.length > 1 && first instanceof MessageError) {
+      throw new MessageError(
+        `${first.message} (and ${errors.length - 1} more messages of the same batch failed)`,
+        { cause: first, hint: first.hint },
+      );
+    }
+    throw first;
+  }
+
+  /** Waits for the syncs and renames still running (their failures are kept for flush()). */
+  async #settle(): Promise<void> {
+    while (this.#finishing.length > 0) {
+      const running = this.#finishing;
+      this.#finishing = [];
+      await Promise.all(running);
+    }
   }
 
   /**
@@ -366,6 +411,7 @@ export class MaildirFolder implements Folder {
 
   /** Builds the index when no snapshot was read, and starts a batch of file operations. */
   async #startBatch(): Promise<Batch> {
+    await this.#settle();
     if (!this.#indexed) await this.readSnapshot();
     return {};
   }

@@ -68,58 +68,78 @@ export interface TmpFile {
  * into `options.sub` under a name made by `makeName` (with `filename_use_mail_timestamp`, from
  * the header's date) and returns that name. The caller syncs the directory.
  *
+ * Two steps, so that the sync of one message overlaps the download of the next: the returned
+ * promise resolves once the data is written (the stream is consumed) with the final `name`;
+ * `finished` resolves once the file is synced and renamed, and only then may the message be
+ * recorded anywhere.
+ *
  * @throws {FolderError} when `tmp/` is missing or the disk or quota is full (every further
  * message would fail the same way); {@link MessageError} for any other failure to write. An
- * error of `stream` is rethrown as it is. In every case the `tmp/` file is removed.
+ * error of `stream` is rethrown as it is. In every case the `tmp/` file is removed. `finished`
+ * rejects the same way.
  */
 export async function writeMessageFile(
   stream: ReadableStream<Uint8Array>,
   options: MessageFileOptions,
-): Promise<string> {
+): Promise<{ name: string; finished: Promise<void> }> {
   const wantsHeader = options.utimeFromHeader || options.filenameUseMailTimestamp;
   const { file, name } = await options.tmp;
   const tmpPath = `${options.path}/tmp/${name}`;
-  crashPoint();
-  try {
-    let header: string | undefined;
-    try {
-      const captured = await writeStream(file, stream, tmpPath, options, wantsHeader);
-      crashPoint();
-      header = captured === undefined ? undefined : new TextDecoder().decode(captured);
-      const date = header === undefined ? undefined : dateOf(header, "Date");
-      const stamped = options.utimeFromHeader && date !== undefined &&
-        await setTimes(tmpPath, date, options.folder);
-      // fdatasync may skip the new mtime, which is metadata; fsync does not.
-      if (options.fsync) {
-        await (stamped ? file.sync() : file.syncData()).catch((error) => {
-          throw failure(options.folder, `sync message file "${tmpPath}"`, error);
-        });
-      }
-    } finally {
-      // Deno cannot report an error of close(2) (Rust drops the handle); with fsync on, the
-      // sync has already surfaced delayed write errors such as a full quota on NFS.
-      file.close();
-    }
-    crashPoint();
-    const final = options.filenameUseMailTimestamp
-      ? options.makeName(dateOf(header ?? "", "Date") ?? dateOf(header ?? "", "Delivery-date"))
-      : options.makeName();
-    const finalPath = `${options.path}/${options.sub}/${final}`;
-    try {
-      // A rename takes microseconds; the async op's round trip to a worker thread costs more.
-      // deno-lint-ignore no-sync-fn-in-async-fn
-      Deno.renameSync(tmpPath, finalPath);
-    } catch (error) {
-      throw failure(options.folder, `move "${tmpPath}" into ${options.sub}/`, error);
-    }
-    crashPoint();
-    return final;
-  } catch (error) {
-    await Deno.remove(tmpPath).catch(() => {
+  const removeTmp = () =>
+    Deno.remove(tmpPath).catch(() => {
       // Best effort: the write already failed, and debris in tmp/ is removed after 36 hours.
     });
+  crashPoint();
+  let header: string | undefined;
+  let stamped = false;
+  try {
+    const captured = await writeStream(file, stream, tmpPath, options, wantsHeader);
+    crashPoint();
+    header = captured === undefined ? undefined : new TextDecoder().decode(captured);
+    const date = header === undefined ? undefined : dateOf(header, "Date");
+    stamped = options.utimeFromHeader && date !== undefined &&
+      await setTimes(tmpPath, date, options.folder);
+  } catch (error) {
+    file.close();
+    await removeTmp();
     throw error;
   }
+  const final = options.filenameUseMailTimestamp
+    ? options.makeName(dateOf(header ?? "", "Date") ?? dateOf(header ?? "", "Delivery-date"))
+    : options.makeName();
+  const finishing = async () => {
+    try {
+      try {
+        // fdatasync may skip the new mtime, which is metadata; fsync does not.
+        if (options.fsync) {
+          await (stamped ? file.sync() : file.syncData()).catch((error) => {
+            throw failure(options.folder, `sync message file "${tmpPath}"`, error);
+          });
+        }
+      } finally {
+        // Deno cannot report an error of close(2) (Rust drops the handle); with fsync on, the
+        // sync has already surfaced delayed write errors such as a full quota on NFS.
+        file.close();
+      }
+      crashPoint();
+      const finalPath = `${options.path}/${options.sub}/${final}`;
+      try {
+        // A rename takes microseconds; the async op's round trip to a worker thread costs more.
+        // deno-lint-ignore no-sync-fn-in-async-fn
+        Deno.renameSync(tmpPath, finalPath);
+      } catch (error) {
+        throw failure(options.folder, `move "${tmpPath}" into ${options.sub}/`, error);
+      }
+      crashPoint();
+    } catch (error) {
+      await removeTmp();
+      throw error;
+    }
+  };
+  const finished = finishing();
+  // Awaited (through flush()) before anything records the message; reported there.
+  finished.catch(() => {});
+  return { name: final, finished };
 }
 
 /**

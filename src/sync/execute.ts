@@ -124,7 +124,14 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
           }
         });
         if (batch.length > 0) {
-          await ctx.local.flush?.();
+          try {
+            await ctx.local.flush?.();
+          } catch (error) {
+            // A file that could not be synced or renamed: the batch stays unrecorded (the
+            // files that made it are paired again by the next run).
+            fail(error);
+            break;
+          }
           await ctx.status.apply({ set: batch });
         }
         break;

@@ -66,6 +66,7 @@ Deno.test("MaildirFolder.storeMessage() with utime_from_header sets atime and mt
       contentOf(`Received: ${received}\nDate: ${DATE}\nSubject: s\n\nDate: not this\n`),
       5,
     );
+    await folder.flush?.();
     const { info } = await onlyFile(`${root}/INBOX/new`);
     assert.equal(secondsOf(info.mtime), DATE_SECS);
     assert.equal(secondsOf(info.atime), DATE_SECS);
@@ -79,8 +80,11 @@ Deno.test("MaildirFolder.storeMessage() keeps the download time without a usable
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await folder.storeMessage(contentOf("Subject: none\n\nbody\n", "S"), 1);
+    await folder.flush?.();
     await folder.storeMessage(contentOf("Date: someday\n\nbody\n"), 2);
+    await folder.flush?.();
     await folder.storeMessage(contentOf(`Subject: x\n\nDate: ${DATE}\n`, "F"), 3);
+    await folder.flush?.();
     for (const sub of ["cur", "new"]) {
       for await (const entry of Deno.readDir(`${root}/INBOX/${sub}`)) {
         const mtime = secondsOf((await Deno.stat(`${root}/INBOX/${sub}/${entry.name}`)).mtime);
@@ -97,6 +101,7 @@ Deno.test("MaildirFolder.storeMessage() without utime_from_header keeps the down
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await folder.storeMessage(contentOf(`Date: ${DATE}\n\nbody\n`), 1);
+    await folder.flush?.();
     const { name, info } = await onlyFile(`${root}/INBOX/new`);
     assert.ok(secondsOf(info.mtime) >= before);
     assert.ok(Number(name.split("_")[0]) >= before, "name from the clock");
@@ -109,6 +114,7 @@ Deno.test("MaildirFolder.storeMessage() with filename_use_mail_timestamp names t
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await folder.storeMessage(contentOf(`Subject: s\r\nDate: ${DATE}\r\n\r\nbody\r\n`, "S"), 9);
+    await folder.flush?.();
     const { name, info } = await onlyFile(`${root}/INBOX/cur`);
     assert.match(name, new RegExp(`^${DATE_SECS}_\\d+\\.${Deno.pid}\\.testhost,U=9,FMD5=`));
     assert.ok(secondsOf(info.mtime) > DATE_SECS, "the mtime stays the download time");
@@ -125,11 +131,13 @@ Deno.test("MaildirFolder.storeMessage() with filename_use_mail_timestamp falls b
     await repo.createFolder("B");
     const a = await repo.openFolder("A");
     await a.storeMessage(contentOf("Delivery-date: 1 Jan 2020 00:00:00 +0000\n\nx\n"), 1);
+    await a.flush?.();
     const fromDelivery = await onlyFile(`${root}/A/new`);
     assert.match(fromDelivery.name, /^1577836800_\d+\./);
     assert.ok(secondsOf(fromDelivery.info.mtime) >= before, "utime reads only Date:");
     const b = await repo.openFolder("B");
     await b.storeMessage(contentOf("Subject: no date\n\nx\n"), 1);
+    await b.flush?.();
     const fromClock = await onlyFile(`${root}/B/new`);
     assert.ok(Number(fromClock.name.split("_")[0]) >= before);
   });
@@ -147,6 +155,7 @@ Deno.test("MaildirRepository.restoreAtimes() puts back the atimes of new/ and cu
     assert.deepEqual((await repo.listFolders()).map((f) => f.name), ["INBOX", "Sent"]);
     const inbox = await repo.openFolder("INBOX");
     await inbox.storeMessage(contentOf("Subject: a\n\nb\n"), 1);
+    await inbox.flush?.();
     await inbox.readSnapshot();
     // Whatever the mount's atime policy, a reader may have moved the atimes meanwhile.
     const later = new Date("2030-01-01T00:00:00Z");

@@ -160,6 +160,7 @@ Deno.test("MaildirRepository.createFolder() takes '.' as the root folder (Maildi
     const folder = await repo.openFolder(".");
     assert.equal(folder.fmd5, folderMd5("."));
     await folder.storeMessage(contentOf("x\n"), 1);
+    await folder.flush?.();
     assert.equal((await listDir(`${root}/new`)).length, 1);
   });
 });
@@ -180,7 +181,9 @@ Deno.test("MaildirFolder.storeMessage() writes via tmp/ into new/ or cur/ with O
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     assert.deepEqual(await folder.storeMessage(contentOf("Subject: a\n\nbody\n"), 7), { uid: 7 });
+    await folder.flush?.();
     assert.deepEqual(await folder.storeMessage(contentOf("Subject: b\n\n", "SF"), 8), { uid: 8 });
+    await folder.flush?.();
     const fresh = await listDir(`${root}/INBOX/new`);
     const seen = await listDir(`${root}/INBOX/cur`);
     assert.equal(fresh.length, 1);
@@ -221,6 +224,7 @@ Deno.test("MaildirFolder.storeMessage() uses FMD5 of the name through the local 
     const folder = await repo.openFolder("INBOX");
     assert.equal(folder.fmd5, folderMd5("Work.INBOX"));
     await folder.storeMessage(contentOf("x\n"), 3);
+    await folder.flush?.();
     const [name] = await listDir(`${root}/INBOX/new`);
     assert.ok(name!.includes(`,U=3,FMD5=${folderMd5("Work.INBOX")}:2,`));
   });
@@ -232,6 +236,7 @@ Deno.test("MaildirFolder.storeMessage() with maildir-windows-compatible writes !
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await folder.storeMessage(contentOf("x\n", "S"), 4);
+    await folder.flush?.();
     const [name] = await listDir(`${root}/INBOX/cur`);
     assert.match(name!, /,U=4,FMD5=[0-9a-f]{32}!2,S$/);
     assert.deepEqual([...(await folder.readSnapshot()).messages.keys()], [4]);
@@ -261,13 +266,15 @@ Deno.test("MaildirFolder.storeMessage() removes its tmp/ file when the source st
   });
 });
 
-Deno.test("MaildirFolder.storeMessage() reports a missing cur/ as a MessageError naming the path", async () => {
+Deno.test("MaildirFolder.flush() reports a missing cur/ as a MessageError naming the path", async () => {
   await withRoot(async (root) => {
     const repo = repository(root);
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await Deno.remove(`${root}/INBOX/cur`);
-    await assert.rejects(folder.storeMessage(contentOf("x\n", "S"), 1), (error) => {
+    // The rename runs on after storeMessage() returns; flush() reports its failure.
+    await folder.storeMessage(contentOf("x\n", "S"), 1);
+    await assert.rejects(folder.flush!(), (error) => {
       assert.ok(error instanceof MessageError);
       assert.match(error.message, /Cannot move ".*\/INBOX\/tmp\/.*" into cur\/ in folder "INBOX"/);
       return true;
@@ -349,7 +356,9 @@ Deno.test("MaildirFolder.changeFlags() renames files and moves them between new/
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await folder.storeMessage(contentOf("x\n"), 1);
+    await folder.flush?.();
     await folder.storeMessage(contentOf("y\n", "S"), 2);
+    await folder.flush?.();
     await folder.readSnapshot();
     const [before] = await listDir(`${root}/INBOX/new`);
 
@@ -441,6 +450,7 @@ Deno.test("MaildirFolder.deleteMessages() unlinks files and accepts files alread
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     for (const uid of [1, 2, 3]) await folder.storeMessage(contentOf(`${uid}\n`, "S"), uid);
+    await folder.flush?.();
     await folder.readSnapshot();
     const [first] = await listDir(`${root}/INBOX/cur`);
     await Deno.remove(`${root}/INBOX/cur/${first}`);
@@ -496,6 +506,7 @@ Deno.test("MaildirFolder.readMessages() closes the file when the handler skips t
     await repo.createFolder("INBOX");
     const folder = await repo.openFolder("INBOX");
     await folder.storeMessage(contentOf("x\n"), 1);
+    await folder.flush?.();
     let called = 0;
     await folder.readMessages([{ uid: 1 }], () => {
       called++;
@@ -541,6 +552,7 @@ Deno.test("MaildirRepository in a dry run creates, writes and removes nothing", 
     const folder = await dry.openFolder("INBOX");
     await folder.readSnapshot();
     assert.deepEqual(await folder.storeMessage(contentOf("y\n"), 2), { uid: 2 });
+    await folder.flush?.();
     await folder.assignUid({ key: "foreign" }, 3);
     await folder.changeFlags([1], "F", "S");
     await folder.deleteMessages([1]);
