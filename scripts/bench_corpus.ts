@@ -417,9 +417,5 @@ function formatRfc2822(date: Date): string {
     `${pad(date.getUTCSeconds())} +0000`;
 }
 
-/** IMAP INTERNALDATE format (`"dd-Mon-yyyy hh:mm:ss +0000"` without the quotes), in UTC. */
-export function formatInternalDate(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(date.getUTCDate())}-${MONTHS[date.getUTCMonth()]}-${date.getUTCFullYear()} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
-}
+/** IMAP INTERNALDATE format, in UTC: the harness's, so the two never disagree. */
+export { formatInternalDate } from "./dovecot.ts";

@@ -373,7 +373,11 @@ export function compareStates(server: ServerState, local: LocalState): string {
     : problems.join("; ");
 }
 
-/** UTF-8 folder names (a tool that decodes names) back to modified UTF-7; ASCII stays. */
+/**
+ * UTF-8 folder names (a tool that decodes names) back to modified UTF-7; ASCII stays, `&`
+ * included, so a name that already is modified UTF-7 (ours, offlineimap3's) passes unchanged.
+ * That is why this is not the harness's `encodeMailboxName`, which turns `&` into `&-`.
+ */
 function toModifiedUtf7(name: string): string {
   let out = "";
   let pending: number[] = [];

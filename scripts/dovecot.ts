@@ -848,7 +848,8 @@ function quoteImap(name: string): string {
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-function formatInternalDate(date: Date): string {
+/** An IMAP date-time (`23-Nov-2026 10:00:00 +0000`), always in UTC. */
+export function formatInternalDate(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${pad(date.getUTCDate())}-${MONTHS[date.getUTCMonth()]}-${date.getUTCFullYear()} ` +
     `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
@@ -867,8 +868,12 @@ function decodeMailboxName(name: string): string {
   });
 }
 
-/** A plain string to modified UTF-7 (RFC 3501 §5.1.3), for names doveadm prints. */
-function encodeMailboxName(name: string): string {
+/**
+ * A plain string to modified UTF-7 (RFC 3501 §5.1.3), for names doveadm prints. Written apart
+ * from `imap/mailbox_name.ts` on purpose: the harness is the tests' independent view of the
+ * server, so a bug in the client's codec cannot confirm itself.
+ */
+export function encodeMailboxName(name: string): string {
   let out = "";
   let pending: number[] = [];
   const flush = () => {
