@@ -2,7 +2,9 @@
  * Crash convergence: the sync is SIGKILLed at random points (seeded) during an initial sync and
  * during an incremental sync with changes on both sides; one clean run afterwards must leave
  * both sides and the status agreeing, with no message lost and none duplicated (compared as
- * Message-ID multisets, with flags).
+ * Message-ID multisets, with flags). The kill points are spread over the part of a run that
+ * writes, as timed by clean runs on the machine at hand, and each test asserts that enough kills
+ * really landed half-way through the work.
  */
 
 import assert from "node:assert/strict";
@@ -18,6 +20,8 @@ const dec = new TextDecoder();
 const FOLDERS = ["INBOX", "Work"];
 /** Kills per scenario; with both scenarios, well over 30 kill points. */
 const ROUNDS = 20;
+/** Messages on the server before the initial sync. */
+const SEEDED = 100;
 /** New messages on each side before an incremental run. */
 const CHANGES = 8;
 
@@ -33,7 +37,7 @@ function messageId(body: Uint8Array): string {
   return /Message-ID: <([^>]+)>/i.exec(dec.decode(body))?.[1] ?? "?";
 }
 
-/** Starts a sync and SIGKILLs it after `delayMs`. */
+/** Starts a sync; SIGKILLs it after `delayMs` unless it ended first. */
 async function killedRun(config: string, delayMs: number): Promise<boolean> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, "-c", config, "-u", "quiet"],
@@ -52,6 +56,66 @@ async function killedRun(config: string, delayMs: number): Promise<boolean> {
   const status = await child.status;
   clearTimeout(timer);
   return status.signal === "SIGKILL";
+}
+
+/** When, in a clean run, the sync started writing and when the run ended (ms from spawn). */
+interface Timing {
+  readonly firstWrite: number;
+  readonly end: number;
+}
+
+/**
+ * Times two clean runs of a scenario on this machine (keeping the faster), so that the kills
+ * land inside the run however fast or slow the machine is. `prepare` makes a fresh copy of the
+ * scenario; `written` tells, polled while the run goes on, whether it has started writing.
+ */
+async function calibrate(
+  prepare: () => Promise<TestAccount>,
+  written: (account: TestAccount) => Promise<boolean>,
+): Promise<Timing> {
+  let best: Timing | undefined;
+  for (let i = 0; i < 2; i++) {
+    const account = await prepare();
+    try {
+      const start = performance.now();
+      let firstWrite: number | undefined;
+      const run = killedRun(account.config, 60_000);
+      let done = false;
+      run.finally(() => done = true);
+      while (!done) {
+        if (firstWrite === undefined && await written(account)) {
+          firstWrite = performance.now() - start;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      assert.equal(await run, false, "a calibration run ends by itself");
+      const end = performance.now() - start;
+      const timing = { firstWrite: firstWrite ?? end / 2, end };
+      if (best === undefined || timing.end < best.end) best = timing;
+    } finally {
+      await account.remove();
+    }
+  }
+  return best!;
+}
+
+/** A kill point from a little before the first write to just before the end of the run. */
+function killPoint(random: () => number, timing: Timing): number {
+  const from = timing.firstWrite * 0.8;
+  return Math.floor(from + (timing.end * 0.95 - from) * random());
+}
+
+/** Number of message files in the Maildir folders of the scenario. */
+async function countLocal(account: TestAccount): Promise<number> {
+  let count = 0;
+  for (const folder of FOLDERS) {
+    try {
+      count += (await readFolder(`${account.mail}/${folder}`)).length;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return count;
 }
 
 const SERVER_FLAGS: Record<string, string> = {
@@ -106,13 +170,22 @@ async function seedUser(server: DovecotServer, prefix: string, count: number): P
 
 Deno.test("a sync killed at random points of an initial sync converges on the next run", async () => {
   const server = await dovecot();
-  const user = await seedUser(server, "crash-initial", 40);
+  const user = await seedUser(server, "crash-initial", SEEDED);
+  const timing = await calibrate(
+    () => makeAccount(server, user),
+    async (account) => await countLocal(account) > 0,
+  );
   const random = prng(20261123);
   let killed = 0;
+  let midDownload = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const account = await makeAccount(server, user);
     try {
-      if (await killedRun(account.config, 60 + Math.floor(random() * 400))) killed++;
+      if (await killedRun(account.config, killPoint(random, timing))) {
+        killed++;
+        const local = await countLocal(account);
+        if (local > 0 && local < SEEDED) midDownload++;
+      }
       const clean = await runCli(["-c", account.config]);
       assert.equal(clean.code, 0, `round ${round}: ${clean.stderr}`);
       await assertConverged(server, account, `initial round ${round}`);
@@ -120,40 +193,77 @@ Deno.test("a sync killed at random points of an initial sync converges on the ne
       await account.remove();
     }
   }
-  assert.ok(killed >= 15, `at least 15 runs were killed mid-sync (${killed})`);
+  assert.ok(
+    killed >= ROUNDS / 2,
+    `at least ${ROUNDS / 2} runs were killed (${killed}; ${JSON.stringify(timing)})`,
+  );
+  assert.ok(
+    midDownload >= 3,
+    `at least 3 runs were killed mid-download (${midDownload}; ${JSON.stringify(timing)})`,
+  );
 });
+
+/** Local messages after the changes of an incremental scenario: 16 synced, one deleted, new. */
+const PREPARED = 16 - 1 + CHANGES;
+
+/** Seeds a user, syncs it once, then makes changes on both sides for the next run. */
+async function prepareIncremental(server: DovecotServer, round: number): Promise<TestAccount> {
+  const user = await seedUser(server, "crash-incr", 16);
+  const account = await makeAccount(server, user);
+  assert.equal((await runCli(["-c", account.config])).code, 0);
+  // Changes on the server: new mail, a flag, an expunge.
+  for (let i = 0; i < CHANGES; i++) {
+    await server.seed(user, "INBOX", message(`${user}-srv-${i}`));
+  }
+  await server.setFlags(user, "Work", 2, ["\\Flagged"]);
+  await server.expunge(user, "INBOX", 3);
+  // Changes locally: new mail, a flag, a deletion.
+  for (let i = 0; i < CHANGES; i++) {
+    await Deno.writeTextFile(
+      `${account.mail}/Work/new/17000000${i}.M${round}P${i}.host`,
+      message(`${user}-loc-${i}`).replaceAll("\r\n", "\n"),
+    );
+  }
+  const inbox = await readFolder(`${account.mail}/INBOX`);
+  const flagged = inbox.find((f) => uidOf(f.name) === 1)!;
+  await Deno.rename(flagged.path, flagged.path.replace(/:2,S?$/, ":2,RS"));
+  await Deno.remove(inbox.find((f) => uidOf(f.name) === 5)!.path);
+  return account;
+}
+
+/**
+ * How far the local side of an incremental scenario got: "none" before the sync wrote anything
+ * there, "all" once every upload has its UID and every new server message is down.
+ */
+async function incrementalProgress(account: TestAccount): Promise<"none" | "some" | "all"> {
+  const files = (await Promise.all(FOLDERS.map((f) => readFolder(`${account.mail}/${f}`)))).flat();
+  const withoutUid = files.filter((f) => uidOf(f.name) === undefined).length;
+  if (withoutUid === CHANGES && files.length === PREPARED) return "none";
+  if (withoutUid === 0 && files.length === PREPARED + CHANGES - 1) return "all";
+  return "some";
+}
 
 Deno.test("a sync killed at random points of an incremental sync converges on the next run", async () => {
   const server = await dovecot();
+  let calibrations = 0;
+  const timing = await calibrate(
+    () => prepareIncremental(server, ROUNDS + calibrations++),
+    async (account) => await incrementalProgress(account) !== "none",
+  );
   const random = prng(4242);
-  let killedIncremental = 0;
+  let killed = 0;
+  let midSync = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const user = await seedUser(server, "crash-incr", 16);
-    const account = await makeAccount(server, user);
+    const account = await prepareIncremental(server, round);
     try {
-      assert.equal((await runCli(["-c", account.config])).code, 0);
-      // Changes on the server: new mail, a flag, an expunge.
-      for (let i = 0; i < CHANGES; i++) {
-        await server.seed(user, "INBOX", message(`${user}-srv-${i}`));
+      if (await killedRun(account.config, killPoint(random, timing))) {
+        killed++;
+        if (await incrementalProgress(account) === "some") midSync++;
       }
-      await server.setFlags(user, "Work", 2, ["\\Flagged"]);
-      await server.expunge(user, "INBOX", 3);
-      // Changes locally: new mail, a flag, a deletion.
-      for (let i = 0; i < CHANGES; i++) {
-        await Deno.writeTextFile(
-          `${account.mail}/Work/new/17000000${i}.M${round}P${i}.host`,
-          message(`${user}-loc-${i}`).replaceAll("\r\n", "\n"),
-        );
-      }
-      const inbox = await readFolder(`${account.mail}/INBOX`);
-      const flagged = inbox.find((f) => uidOf(f.name) === 1)!;
-      await Deno.rename(flagged.path, flagged.path.replace(/:2,S?$/, ":2,RS"));
-      await Deno.remove(inbox.find((f) => uidOf(f.name) === 5)!.path);
-
-      if (await killedRun(account.config, 60 + Math.floor(random() * 300))) killedIncremental++;
       const clean = await runCli(["-c", account.config]);
       assert.equal(clean.code, 0, `round ${round}: ${clean.stderr}`);
       await assertConverged(server, account, `incremental round ${round}`);
+      const user = account.user;
       const all = (await Promise.all(FOLDERS.map((f) => server.listMessages(user, f)))).flat();
       const ids = new Set(all.map((m) => messageId(m.body)));
       for (let i = 0; i < CHANGES; i++) {
@@ -166,7 +276,13 @@ Deno.test("a sync killed at random points of an incremental sync converges on th
     }
   }
   assert.ok(
-    killedIncremental >= 15,
-    `at least 15 runs were killed mid-sync (${killedIncremental})`,
+    killed >= ROUNDS / 2,
+    `at least ${ROUNDS / 2} runs were killed (${killed}; ${JSON.stringify(timing)})`,
+  );
+  assert.ok(
+    midSync >= 3,
+    `at least 3 runs were killed half-way through the changes (${midSync}; ${
+      JSON.stringify(timing)
+    })`,
   );
 });
