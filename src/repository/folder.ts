@@ -209,6 +209,18 @@ export interface Repository {
   openFolder(name: string): Promise<Folder>;
   /** Deletes a folder (only `--delete-folder` does; the sync never deletes folders). */
   deleteFolder?(name: string): Promise<void>;
+  /**
+   * Optional: a stamp of the folder's listing that any message added, removed or renamed there
+   * changes (Maildir: the identity and change times of `new/` and `cur/`). Undefined when the
+   * store cannot vouch for it right now (a change too recent to be told apart from the next one,
+   * leftovers in `tmp/`, a missing folder). Read it before reading the snapshot it describes.
+   */
+  folderStamp?(name: string): Promise<string | undefined>;
+  /**
+   * Optional: the summaries of several folders at once, without selecting them (IMAP: STATUS,
+   * pipelined). Folders the store cannot summarise this way are missing from the map.
+   */
+  readSummaries?(names: readonly string[]): Promise<Map<string, FolderSummary>>;
   /** Optional end-of-cycle work (Maildir: `restoreatime`). */
   finishCycle?(): Promise<void>;
   /**

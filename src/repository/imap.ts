@@ -21,7 +21,7 @@ import type { ImapRepositoryConfig } from "../config/types.ts";
 import { AccountError, FolderError } from "../errors.ts";
 import { ImapFolder } from "./imap_folder.ts";
 import { resolveHost, resolvePassword, resolvePort, resolveUser } from "../config/passwords.ts";
-import type { Folder, FolderListing, Repository } from "./folder.ts";
+import type { Folder, FolderListing, FolderSummary, Repository } from "./folder.ts";
 
 /** Run-time settings of an IMAP repository that do not come from its section. */
 export interface ImapRuntime {
@@ -266,6 +266,34 @@ export class ImapRepository implements Repository {
     }
     await this.withConnection((client) => this.#create(client, this.#wire(full)));
     return full;
+  }
+
+  /**
+   * STATUS of every named folder, pipelined on one connection: UIDVALIDITY, MESSAGES, UIDNEXT
+   * and, with CONDSTORE, HIGHESTMODSEQ. A folder the server refuses, or the one selected on that
+   * connection (RFC 3501 advises against STATUS there), is left out; a broken connection throws.
+   */
+  async readSummaries(names: readonly string[]): Promise<Map<string, FolderSummary>> {
+    const summaries = new Map<string, FolderSummary>();
+    if (names.length === 0) return summaries;
+    await this.withConnection(async (client) => {
+      const items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"];
+      if (client.has("CONDSTORE")) items.push("HIGHESTMODSEQ");
+      const wanted = names.filter((name) => client.selected !== this.#wire(name));
+      const results = await Promise.allSettled(
+        wanted.map((name) => client.status(this.#wire(name), items)),
+      );
+      for (const [i, result] of results.entries()) {
+        if (result.status === "rejected") {
+          if (result.reason instanceof ImapCommandError) continue;
+          throw result.reason;
+        }
+        const { uidValidity, messages, uidNext, highestModseq } = result.value;
+        if (uidValidity === undefined || messages === undefined) continue;
+        summaries.set(wanted[i]!, { uidValidity, exists: messages, uidNext, highestModseq });
+      }
+    });
+    return summaries;
   }
 
   /** A folder name as the server knows it. */

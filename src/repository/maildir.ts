@@ -42,6 +42,11 @@ export interface MaildirOptions {
 /** Files in `tmp/` older than this are debris of a crash (DECISIONS.md #13, Maildir convention). */
 export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
 const SUBDIRS = new Set(["cur", "new", "tmp"]);
+/**
+ * How old a change of `new/` or `cur/` must be before {@link MaildirRepository.folderStamp}
+ * vouches for the folder: well above any file system's timestamp granularity (2 s on FAT).
+ */
+export const STAMP_SETTLE_MS = 5000;
 
 /**
  * Why `name` must not become a Maildir folder (DECISIONS.md #10), or undefined when it is safe.
@@ -227,6 +232,39 @@ export class MaildirRepository implements Repository {
       );
     }
     return new MaildirFolder(options);
+  }
+
+  /**
+   * The stamp of a folder's listing (see {@link Repository.folderStamp}): device, inode, mtime
+   * and ctime of `new/` and `cur/`, which every file added, removed or renamed there moves.
+   * Undefined while either changed less than {@link STAMP_SETTLE_MS} ago (a change within the
+   * file system's timestamp granularity would leave the stamp as it was, so a stamp is only
+   * trusted once it is older than that), while `tmp/` holds anything (a delivery under way, or
+   * debris that opening the folder cleans up), with `maxsize` (sizes are not in the stamp), and
+   * when the folder cannot be read.
+   */
+  async folderStamp(name: string): Promise<string | undefined> {
+    if (this.#options.maxSize !== undefined || unsafeFolderNameReason(name) !== undefined) {
+      return undefined;
+    }
+    const path = this.#folderPath(name);
+    const settled = (this.#options.now ?? Date.now)() - STAMP_SETTLE_MS;
+    try {
+      const parts: string[] = [];
+      for (const sub of ["new", "cur"]) {
+        const info = await Deno.stat(`${path}/${sub}`);
+        const mtime = info.mtime?.getTime();
+        const ctime = info.ctime?.getTime();
+        if (!info.isDirectory || mtime === undefined || ctime === undefined) return undefined;
+        if (mtime > settled || ctime > settled) return undefined;
+        parts.push(`${info.dev}:${info.ino}:${mtime}:${ctime}`);
+      }
+      for (const _ of Deno.readDirSync(`${path}/tmp`)) return undefined;
+      return parts.join(" ");
+    } catch {
+      // Missing or unreadable: opening the folder reports it properly.
+      return undefined;
+    }
   }
 
   /**

@@ -183,13 +183,16 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
       );
       return false;
     });
+    // One pipelined round trip for every folder's summary: a folder that neither side changed
+    // then costs no SELECT, listing or status read (see untouchedSinceLastSync).
+    const summaries = await ctx.remote.readSummaries?.(runnable.map((pair) => pair.remote));
     let fatal: unknown;
     const syncOne = async (pair: { remote: string; local: string }) => {
       if (fatal !== undefined || ctx.stopping?.()) return;
       folders++;
       ctx.events.folderStart(ctx.name, pair.local);
       try {
-        const attempt = () =>
+        const attempt = (tries: number) =>
           syncFolder(
             {
               account: ctx.name,
@@ -204,6 +207,8 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
               newmailHooks: ctx.newmailHooks,
               copyIgnore: ctx.copyIgnore,
               ignoreReadonly: ctx.ignoreReadonly,
+              // Only the first attempt: a retry follows a broken connection, so look again.
+              summary: tries === 1 ? summaries?.get(pair.remote) : undefined,
               options: {
                 localWritable: ctx.local.writable,
                 remoteWritable: ctx.remote.writable,
@@ -220,7 +225,7 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
         let result;
         for (let tries = 1;; tries++) {
           try {
-            result = await attempt();
+            result = await attempt(tries);
             break;
           } catch (error) {
             if (!isTransientError(error) || tries >= Math.max(1, ctx.retryCount ?? 1)) throw error;

@@ -56,6 +56,12 @@ export interface QuickState {
   readonly uidNext?: number;
   /** Decimal string (HIGHESTMODSEQ may exceed 2^53). */
   readonly highestModseq?: string;
+  /**
+   * The local folder's stamp ({@link Repository.folderStamp}), read before a snapshot that
+   * found the local folder, the status and the server all equal: while it and the server's
+   * summary stay as saved, the next sync has nothing to do in this folder.
+   */
+  readonly localStamp?: string;
 }
 
 /** Everything one folder sync needs. */
@@ -89,6 +95,8 @@ export interface FolderSyncContext {
   readonly copyIgnore?: (folder: string) => readonly number[];
   /** `ignore-readonly`: no warning for a folder the server opened read-only. */
   readonly ignoreReadonly?: boolean;
+  /** The remote folder's summary, read for all folders by the account before their syncs. */
+  readonly summary?: FolderSummary;
 }
 
 /** Result of one folder sync. */
@@ -118,6 +126,55 @@ function remoteUnchanged(
   return summary.uidValidity === saved.uidValidity && summary.exists === saved.exists &&
     summary.exists === statusSize && summary.uidNext === saved.uidNext &&
     summary.highestModseq?.toString() === saved.highestModseq;
+}
+
+/** Whether the server's summary equals the saved one exactly. */
+function sameSummary(summary: FolderSummary, saved: QuickState): boolean {
+  return summary.uidValidity === saved.uidValidity && summary.exists === saved.exists &&
+    summary.uidNext === saved.uidNext &&
+    summary.highestModseq?.toString() === saved.highestModseq;
+}
+
+/**
+ * Whether both sides are as the last sync left them, decided without reading either listing or
+ * the status (the no-change run's fast path): the saved quick state carries the local folder's
+ * stamp (saved only after a snapshot that found the local folder, the status and the server
+ * equal), the local folder still has that stamp, and the server's summary, read by the account
+ * for all folders at once, equals the saved one, HIGHESTMODSEQ included (any flag change on the
+ * server moves it) unless this is a quick sync. Never with a window or `startdate`, which hide
+ * messages from the comparison.
+ */
+async function untouchedSinceLastSync(
+  ctx: FolderSyncContext,
+  localName: string,
+  saved: QuickState | undefined,
+): Promise<boolean> {
+  const summary = ctx.summary;
+  if (saved?.localStamp === undefined || summary === undefined) return false;
+  if (ctx.window?.since !== undefined || ctx.window?.maxSize !== undefined) return false;
+  if (ctx.remoteStartDate !== undefined || (!ctx.quick && summary.highestModseq === undefined)) {
+    return false;
+  }
+  if (!sameSummary(summary, saved)) return false;
+  return await ctx.local.folderStamp?.(localName) === saved.localStamp;
+}
+
+/**
+ * Whether the local folder, the status and the server's listing hold the same messages with
+ * the same flags, nothing hidden: the condition for saving the local stamp.
+ */
+function sidesEqual(
+  local: FolderSnapshot,
+  remote: FolderSnapshot,
+  status: ReadonlyMap<number, string>,
+  summary: FolderSummary,
+): boolean {
+  if ((remote.hidden?.size ?? 0) > 0 || remote.messages.size !== status.size) return false;
+  if (summary.exists !== status.size || !localUnchanged(local, status)) return false;
+  for (const [uid, flags] of status) {
+    if (remote.messages.get(uid)?.flags !== flags) return false;
+  }
+  return true;
 }
 
 /**
@@ -248,18 +305,28 @@ export async function syncFolder(
   remoteName: string,
   localName: string,
 ): Promise<FolderResult> {
+  const quickState = await ctx.metadata.readQuickState(remoteName);
+  if (await untouchedSinceLastSync(ctx, localName, quickState)) {
+    return { counts: emptyCounts(), messageErrors: 0, skipped: ctx.quick === true };
+  }
   const status = await ctx.metadata.openStatus(localName);
   try {
     const localFolder = await ctx.local.openFolder(localName);
     const remoteFolder = await ctx.remote.openFolder(remoteName);
     try {
-      const [records, localAll, saved, savedLocal, quickState] = await Promise.all([
+      // Read before the listing it vouches for: a change after this moves it.
+      const localStamp = await ctx.local.folderStamp?.(localName);
+      const [records, localAll, saved, savedLocal] = await Promise.all([
         status.read(),
         localFolder.readSnapshot(),
         ctx.metadata.readRemoteValidity(remoteName),
         ctx.metadata.readLocalValidity(localName),
-        ctx.metadata.readQuickState(remoteName),
       ]);
+      /** Saves the local stamp with the unchanged summary, when it is new. */
+      const saveStamp = async () => {
+        if (localStamp === undefined || localStamp === quickState?.localStamp) return;
+        await ctx.metadata.writeQuickState(remoteName, { ...quickState!, localStamp });
+      };
       const localFresh = records.size === 0 && localAll.messages.size === 0 &&
         localAll.unassigned.length === 0;
       if (!localFresh && savedLocal !== undefined && savedLocal !== localAll.uidValidity) {
@@ -281,6 +348,8 @@ export async function syncFolder(
         ctx.quick && summary !== undefined && ctx.window?.since === undefined &&
         localUnchanged(localAll, records) && remoteUnchanged(summary, quickState, records.size)
       ) {
+        // The saved summary matched, and the local side equals the status that matched it.
+        await saveStamp();
         return { counts: emptyCounts(), messageErrors: 0, skipped: true };
       }
       // A full sync skips the flag listing when the server proves nothing changed: with
@@ -352,6 +421,7 @@ export async function syncFolder(
         savedLocal !== undefined && !fresh
       ) {
         // Nothing to do, and the saved summary still describes the server.
+        if (sidesEqual(localAll, remote, records, summary!)) await saveStamp();
         return { counts: emptyCounts(), messageErrors: 0, skipped: false };
       }
       // Whatever happens next, the saved summary is stale until this sync completes.
@@ -376,11 +446,13 @@ export async function syncFolder(
       const remoteChanged = result.counts.uploaded > 0 || result.counts.deletedRemote > 0 ||
         plan.actions.some((a) => a.kind === "changeFlags" && a.side === "remote");
       if (summary !== undefined && !remoteChanged && result.messageErrors === 0) {
+        const equal = plan.actions.length === 0 && sidesEqual(localAll, remote, records, summary);
         await ctx.metadata.writeQuickState(remoteName, {
           uidValidity: summary.uidValidity,
           exists: summary.exists,
           uidNext: summary.uidNext,
           highestModseq: summary.highestModseq?.toString(),
+          ...(equal && localStamp !== undefined ? { localStamp } : {}),
         });
       }
       return { ...result, skipped: false };

@@ -6,6 +6,7 @@ import type { MessageContent, MessageRef } from "../../src/repository/folder.ts"
 import {
   type MaildirOptions,
   MaildirRepository,
+  STAMP_SETTLE_MS,
   unsafeFolderNameReason,
 } from "../../src/repository/maildir.ts";
 import { folderMd5 } from "../../src/repository/maildir_name.ts";
@@ -559,5 +560,67 @@ Deno.test("MaildirRepository in a dry run creates, writes and removes nothing", 
     assert.deepEqual(await listDir(`${root}/INBOX/new`), ["foreign"]);
     assert.deepEqual(await listDir(`${root}/INBOX/cur`), [`a,U=1,FMD5=${INBOX_MD5}:2,S`]);
     assert.deepEqual(await listDir(`${root}/INBOX/tmp`), ["old"]);
+  });
+});
+
+Deno.test("MaildirRepository.folderStamp() vouches for a folder only once its last change settled", async () => {
+  await withRoot(async (root) => {
+    await repository(root).createFolder("INBOX");
+    // Just created: the clock says now, so the change is too recent to be trusted.
+    assert.equal(await repository(root).folderStamp("INBOX"), undefined);
+    const later = () => Date.now() + STAMP_SETTLE_MS + 1000;
+    const stamp = await repository(root, { now: later }).folderStamp("INBOX");
+    assert.ok(stamp, "a settled folder has a stamp");
+    assert.equal(await repository(root, { now: later }).folderStamp("INBOX"), stamp, "stable");
+  });
+});
+
+Deno.test("MaildirRepository.folderStamp() moves with every file added, renamed or removed", async () => {
+  await withRoot(async (root) => {
+    await repository(root).createFolder("INBOX");
+    let clock = Date.now() + STAMP_SETTLE_MS + 1000;
+    const repo = repository(root, { now: () => clock });
+    const seen = new Set<string>();
+    const step = async (what: string, change: () => Promise<void>) => {
+      // Past the file system's timestamp granularity, then settled again.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await change();
+      clock = Date.now() + STAMP_SETTLE_MS + 1000;
+      const stamp = await repo.folderStamp("INBOX");
+      assert.ok(stamp, `${what}: a stamp`);
+      assert.ok(!seen.has(stamp), `${what}: a new stamp`);
+      seen.add(stamp);
+    };
+    await step("empty", () => Promise.resolve());
+    const file = `${root}/INBOX/new/1700000000.M1P1.host,U=1,FMD5=${INBOX_MD5}`;
+    await step("added to new/", () => Deno.writeTextFile(file, "x"));
+    await step("moved to cur/", () => Deno.rename(file, `${file.replace("/new/", "/cur/")}:2,S`));
+    await step(
+      "renamed in cur/",
+      () =>
+        Deno.rename(
+          `${file.replace("/new/", "/cur/")}:2,S`,
+          `${file.replace("/new/", "/cur/")}:2,FS`,
+        ),
+    );
+    await step("removed", () => Deno.remove(`${file.replace("/new/", "/cur/")}:2,FS`));
+  });
+});
+
+Deno.test("MaildirRepository.folderStamp() gives none with files in tmp/, maxsize or a missing folder", async () => {
+  await withRoot(async (root) => {
+    await repository(root).createFolder("INBOX");
+    const later = () => Date.now() + STAMP_SETTLE_MS + 1000;
+    await Deno.writeTextFile(`${root}/INBOX/tmp/delivery`, "x");
+    assert.equal(await repository(root, { now: later }).folderStamp("INBOX"), undefined, "tmp/");
+    await Deno.remove(`${root}/INBOX/tmp/delivery`);
+    assert.ok(await repository(root, { now: later }).folderStamp("INBOX"), "tmp/ empty again");
+    assert.equal(
+      await repository(root, { now: later, maxSize: 1000 }).folderStamp("INBOX"),
+      undefined,
+      "maxsize",
+    );
+    assert.equal(await repository(root, { now: later }).folderStamp("Gone"), undefined, "missing");
+    assert.equal(await repository(root, { now: later }).folderStamp("../x"), undefined, "unsafe");
   });
 });
