@@ -120,6 +120,17 @@ export interface Folder {
   knownSnapshot?(listing: ReadonlyMap<number, FlagLetters>): FolderSnapshot;
 
   /**
+   * Optional, with {@link Folder.readSummary}: the snapshot {@link Folder.readSnapshot} would
+   * return, built from a listing the caller knows to be what the folder held at mod-sequence
+   * `since` (CONDSTORE), plus what changed after it: only the changed messages are listed, and
+   * the UIDs only when some message went away. Call it after readSummary, without a window.
+   */
+  changedSnapshot?(
+    listing: ReadonlyMap<number, FlagLetters>,
+    since: bigint,
+  ): Promise<FolderSnapshot>;
+
+  /**
    * Optional (`startdate`): the smallest UID of the messages whose INTERNALDATE is on or after
    * `date`; when there is none, the next UID the folder will give, so that only messages
    * arriving later are synced.

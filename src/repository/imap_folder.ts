@@ -146,6 +146,42 @@ export class ImapFolder implements Folder {
     return this.#snapshot(info, messages, new Set());
   }
 
+  async changedSnapshot(
+    listing: ReadonlyMap<number, FlagLetters>,
+    since: bigint,
+  ): Promise<FolderSnapshot> {
+    const info = this.#info;
+    if (info === undefined || this.#client.selected !== this.name) {
+      throw new Error(`changedSnapshot() of "${this.name}" before readSummary()`);
+    }
+    const messages = new Map<number, SnapshotMessage>();
+    if (info.exists === 0) return this.#snapshot(info, messages, new Set());
+    for (const [uid, flags] of listing) messages.set(uid, { uid, flags });
+    let complete = true;
+    try {
+      // New messages and flag changes both raise a message's mod-sequence above `since`.
+      const changed = await this.#client.uidFetch("1:*", ["UID", "FLAGS"], { changedSince: since });
+      for (const item of changed) {
+        if (item.uid === undefined) continue;
+        const flags = imapFlagsToLetters(item.flags ?? [], { customFlags: this.#customFlags });
+        messages.set(item.uid, { uid: item.uid, flags });
+      }
+      if (messages.size !== info.exists) {
+        // Something went away (or the listing was not the whole folder): drop what the server
+        // no longer has, by its UID list, which is much smaller than a flag listing.
+        const present = new Set(await this.#client.uidSearch([{ atom: "ALL" }]));
+        for (const uid of messages.keys()) if (!present.has(uid)) messages.delete(uid);
+        // Messages neither listed nor changed: the listing was not what the server had.
+        complete = messages.size === present.size;
+      }
+    } catch (error) {
+      throw this.#folderError("Cannot list messages of", error);
+    }
+    if (!complete) return await this.readSnapshot();
+    for (const [uid, message] of messages) this.#flags.set(uid, message.flags);
+    return this.#snapshot(info, messages, new Set());
+  }
+
   #snapshot(
     info: MailboxInfo,
     messages: Map<number, SnapshotMessage>,

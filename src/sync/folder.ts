@@ -360,8 +360,18 @@ export async function syncFolder(
       const remoteKnown = summary?.highestModseq !== undefined &&
         remoteFolder.knownSnapshot !== undefined && window === undefined &&
         remoteUnchanged(summary, quickState, records.size);
+      // With CONDSTORE and a saved summary of the same UIDVALIDITY, the status is what the
+      // server held at the saved HIGHESTMODSEQ: only what changed since needs listing.
+      const savedModseq = quickState?.highestModseq === undefined
+        ? undefined
+        : BigInt(quickState.highestModseq);
+      const remoteDelta = !remoteKnown && window === undefined && savedModseq !== undefined &&
+        remoteFolder.changedSnapshot !== undefined && summary?.highestModseq !== undefined &&
+        summary.uidValidity === quickState?.uidValidity && summary.highestModseq >= savedModseq;
       const remoteRead = remoteKnown
         ? remoteFolder.knownSnapshot!(records)
+        : remoteDelta
+        ? await remoteFolder.changedSnapshot!(records, savedModseq!)
         : await remoteFolder.readSnapshot(window);
       const remote = ignoreCopies(remoteRead, records, localAll, ctx.copyIgnore?.(localName));
       if (remote.readOnly && ctx.options.remoteWritable && !ctx.ignoreReadonly) {

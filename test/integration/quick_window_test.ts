@@ -3,6 +3,7 @@
  */
 
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { dovecot } from "../_helpers/dovecot.ts";
 import { runCli } from "../_helpers/cli.ts";
 import {
@@ -13,6 +14,12 @@ import {
   uidOf,
   writeLocalFolder,
 } from "../_helpers/account.ts";
+
+/** UID and flag letters of each file, by UID. */
+function byUid(files: readonly { name: string }[]): Array<[number | undefined, string]> {
+  return files.map((f): [number | undefined, string] => [uidOf(f.name), flagsOf(f.name)])
+    .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+}
 
 Deno.test("a quick sync skips an unchanged folder without listing its messages", async () => {
   const server = await dovecot();
@@ -92,20 +99,68 @@ Deno.test("a full sync of a server folder unchanged by HIGHESTMODSEQ lists no fl
   }
 });
 
-Deno.test("a full sync after a server flag change and expunge lists the folder and applies both", async () => {
+Deno.test("a full sync after server changes lists only what changed since HIGHESTMODSEQ and applies it", async () => {
   const server = await dovecot();
   const user = server.newUser("fullmodseq");
-  for (const id of ["fm-1", "fm-2", "fm-3"]) await server.seed(user, "INBOX", message(id));
+  for (const id of ["fm-1", "fm-2", "fm-3", "fm-4"]) await server.seed(user, "INBOX", message(id));
   const account = await makeAccount(server, user);
   try {
     assert.equal((await runCli(["-c", account.config])).code, 0);
+    // A flag change and a new message: the changed messages are all there is to list.
     await server.setFlags(user, "INBOX", 1, ["\\Seen", "\\Flagged"]);
+    await server.seed(user, "INBOX", message("fm-5"));
+    const changed = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(changed.stderr, /UID FETCH 1:\* \(UID FLAGS\) \(CHANGEDSINCE \d+\)/);
+    assert.doesNotMatch(changed.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "no full listing");
+    assert.doesNotMatch(changed.stderr, /UID SEARCH ALL/, "nothing went away");
+    assert.deepEqual(
+      byUid(await readFolder(`${account.mail}/INBOX`)),
+      [[1, "FS"], [2, ""], [3, ""], [4, ""], [5, ""]],
+    );
+    // An expunge and a flag change: the UID list tells what went away.
     await server.expunge(user, "INBOX", 3);
+    await server.setFlags(user, "INBOX", 2, ["\\Answered"]);
+    const expunged = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(expunged.code, 0, expunged.stderr);
+    assert.match(expunged.stderr, /CHANGEDSINCE/);
+    assert.match(expunged.stderr, /UID SEARCH ALL/);
+    assert.doesNotMatch(expunged.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "no full listing");
+    assert.deepEqual(
+      byUid(await readFolder(`${account.mail}/INBOX`)),
+      [[1, "FS"], [2, "R"], [4, ""], [5, ""]],
+    );
+  } finally {
+    await account.remove();
+  }
+});
+
+Deno.test("a full sync lists the whole folder when the status lost a message the server kept", async () => {
+  const server = await dovecot();
+  const user = server.newUser("fullgap");
+  for (const id of ["fg-1", "fg-2", "fg-3"]) await server.seed(user, "INBOX", message(id));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    // Another program dropped a record; the saved summary still says the server is as it was.
+    const status = `${account.metadata}/Account-Test/LocalStatus-sqlite/INBOX`;
+    const db = new DatabaseSync(status);
+    db.exec("DELETE FROM status WHERE id = 2");
+    db.close();
+    await server.setFlags(user, "INBOX", 1, ["\\Flagged"]);
     const full = await runCli(["-c", account.config, "-d", "imap"]);
     assert.equal(full.code, 0, full.stderr);
-    assert.match(full.stderr, /UID FETCH 1:\*/, "listed again");
-    const files = await readFolder(`${account.mail}/INBOX`);
-    assert.deepEqual(files.map((f) => [uidOf(f.name), flagsOf(f.name)]), [[1, "FS"], [2, ""]]);
+    assert.match(full.stderr, /CHANGEDSINCE/);
+    assert.match(full.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "listed in full");
+    assert.deepEqual(
+      byUid(await readFolder(`${account.mail}/INBOX`)),
+      [[1, "F"], [2, ""], [3, ""]],
+    );
+    const check = new DatabaseSync(status, { readOnly: true });
+    const ids = check.prepare("SELECT id FROM status ORDER BY id").all().map((r) => r.id);
+    check.close();
+    assert.deepEqual(ids, [1, 2, 3], "the record is back");
+    assert.equal((await server.listMessages(user, "INBOX")).length, 3, "nothing uploaded twice");
   } finally {
     await account.remove();
   }
