@@ -8,14 +8,17 @@
  *   "on both sides, not in status" and only records it: no duplicate, no transfer.
  * - A deletion is forgotten in the status only after the side deleted it; a crash in between
  *   leaves "in status, gone from both sides", which the next plan forgets.
- * - Status writes are batched (one transaction per {@link RECORD_BATCH} copies) so a 20,000
- *   message download is not 20,000 commits.
+ * - Status writes are batched: what the actions of a plan completed is committed in one
+ *   transaction at the end, and every {@link RECORD_BATCH} copies on the way, so a 20,000-message
+ *   download is not 20,000 commits and a folder with a few changes of each kind is one. Deferring
+ *   a record is always safe: a crash before it leaves both sides agreeing, which the next plan
+ *   only records (or forgets). Local files are made durable (`flush`) before each commit.
  *
  * @module
  */
 
 import { MessageError } from "../errors.ts";
-import type { Folder, MessageRef } from "../repository/folder.ts";
+import type { FlagLetters, Folder, MessageRef } from "../repository/folder.ts";
 import type { StatusStore } from "../status/store.ts";
 import type { SyncCounts } from "../ui/events.ts";
 import { emptyCounts } from "../ui/events.ts";
@@ -52,6 +55,34 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
   const unseenCopied = { toLocal: 0, toRemote: 0 };
   const failedUids = new Set<number>();
   const side = (s: Side) => s === "local" ? ctx.local : ctx.remote;
+  /** Status changes both sides already hold: flags to record, or null to forget. */
+  const pending = new Map<number, FlagLetters | null>();
+  let pendingCopies = 0;
+  const record = (entries: ReadonlyArray<readonly [number, FlagLetters]>) => {
+    for (const [uid, flags] of entries) pending.set(uid, flags);
+  };
+  const forget = (uids: readonly number[]) => {
+    for (const uid of uids) pending.set(uid, null);
+  };
+  const commit = async () => {
+    if (pending.size === 0) return;
+    await ctx.local.flush?.();
+    const set: Array<readonly [number, FlagLetters]> = [];
+    const remove: number[] = [];
+    for (const [uid, flags] of pending) {
+      if (flags === null) remove.push(uid);
+      else set.push([uid, flags]);
+    }
+    pending.clear();
+    pendingCopies = 0;
+    await ctx.status.apply({ set, remove });
+  };
+  /** Records copies, committing once {@link RECORD_BATCH} of them are pending. */
+  const recordCopies = async (entries: ReadonlyArray<readonly [number, FlagLetters]>) => {
+    record(entries);
+    pendingCopies += entries.length;
+    if (pendingCopies >= RECORD_BATCH) await commit();
+  };
   const fail = (error: unknown, uid?: number) => {
     if (!(error instanceof MessageError)) throw error;
     messageErrors++;
@@ -59,110 +90,118 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
     ctx.onMessageError(error);
   };
 
-  for (const action of plan.actions) {
-    switch (action.kind) {
-      case "copyToRemote": {
-        let batch: Array<readonly [number, string]> = [];
-        for (const message of action.messages) {
-          try {
-            let stored: number | null | undefined;
-            const missing = await ctx.local.readMessages([message.ref], async (content) => {
-              stored = (await ctx.remote.storeMessage(content, undefined)).uid;
-            });
-            if (missing.length > 0) continue; // vanished locally meanwhile: next run decides
-            if (stored === null || stored === undefined) {
-              throw new MessageError(
-                `Uploaded a message to folder "${ctx.remote.name}" but the server did not report its UID`,
-                {
-                  hint:
-                    "the message stays local; the next run pairs it with the server copy by Message-ID and size (a message without Message-ID is uploaded again)",
-                },
-              );
+  try {
+    for (const action of plan.actions) {
+      switch (action.kind) {
+        case "copyToRemote": {
+          let batch: Array<readonly [number, string]> = [];
+          for (const message of action.messages) {
+            try {
+              let stored: number | null | undefined;
+              const missing = await ctx.local.readMessages([message.ref], async (content) => {
+                stored = (await ctx.remote.storeMessage(content, undefined)).uid;
+              });
+              if (missing.length > 0) continue; // vanished locally meanwhile: next run decides
+              if (stored === null || stored === undefined) {
+                throw new MessageError(
+                  `Uploaded a message to folder "${ctx.remote.name}" but the server did not report its UID`,
+                  {
+                    hint:
+                      "the message stays local; the next run pairs it with the server copy by Message-ID and size (a message without Message-ID is uploaded again)",
+                  },
+                );
+              }
+              await ctx.local.assignUid(message.ref, stored);
+              batch.push([stored, message.flags]);
+              counts.uploaded++;
+              if (!message.flags.includes("S")) unseenCopied.toRemote++;
+              if (batch.length >= RECORD_BATCH) {
+                await recordCopies(batch);
+                batch = [];
+              }
+            } catch (error) {
+              fail(error);
             }
-            await ctx.local.assignUid(message.ref, stored);
-            batch.push([stored, message.flags]);
-            counts.uploaded++;
-            if (!message.flags.includes("S")) unseenCopied.toRemote++;
-            if (batch.length >= RECORD_BATCH) {
-              await ctx.status.apply({ set: batch });
-              batch = [];
-            }
-          } catch (error) {
-            fail(error);
           }
+          if (batch.length > 0) await recordCopies(batch);
+          break;
         }
-        if (batch.length > 0) await ctx.status.apply({ set: batch });
-        break;
-      }
-      case "copyToLocal": {
-        const flagsByUid = new Map(action.messages.map((m) => [m.uid, m.flags]));
-        let batch: Array<readonly [number, string]> = [];
-        const refs: MessageRef[] = action.messages.map((m) => ({ uid: m.uid }));
-        await ctx.remote.readMessages(refs, async (content) => {
-          const uid = content.ref.uid!;
-          const flags = flagsByUid.get(uid) ?? content.flags;
-          try {
-            await ctx.local.storeMessage({
-              ref: content.ref,
-              flags,
-              internalDate: content.internalDate,
-              networkSize: () => content.networkSize(),
-              openNetwork: () => content.openNetwork(),
-              openLocal: () => content.openLocal(),
-            }, uid);
-            batch.push([uid, flags]);
-            counts.downloaded++;
-            if (!flags.includes("S")) unseenCopied.toLocal++;
-            if (batch.length >= RECORD_BATCH) {
-              const done = batch;
-              batch = [];
+        case "copyToLocal": {
+          const flagsByUid = new Map(action.messages.map((m) => [m.uid, m.flags]));
+          let batch: Array<readonly [number, string]> = [];
+          const refs: MessageRef[] = action.messages.map((m) => ({ uid: m.uid }));
+          await ctx.remote.readMessages(refs, async (content) => {
+            const uid = content.ref.uid!;
+            const flags = flagsByUid.get(uid) ?? content.flags;
+            try {
+              await ctx.local.storeMessage({
+                ref: content.ref,
+                flags,
+                internalDate: content.internalDate,
+                networkSize: () => content.networkSize(),
+                openNetwork: () => content.openNetwork(),
+                openLocal: () => content.openLocal(),
+              }, uid);
+              batch.push([uid, flags]);
+              counts.downloaded++;
+              if (!flags.includes("S")) unseenCopied.toLocal++;
+              if (batch.length >= RECORD_BATCH) {
+                const done = batch;
+                batch = [];
+                await ctx.local.flush?.();
+                await recordCopies(done);
+              }
+            } catch (error) {
+              fail(error, uid);
+            }
+          });
+          if (batch.length > 0) {
+            try {
               await ctx.local.flush?.();
-              await ctx.status.apply({ set: done });
+            } catch (error) {
+              // A file that could not be synced or renamed: the batch stays unrecorded (the
+              // files that made it are paired again by the next run).
+              fail(error);
+              break;
             }
-          } catch (error) {
-            fail(error, uid);
+            await recordCopies(batch);
           }
-        });
-        if (batch.length > 0) {
+          break;
+        }
+        case "changeFlags": {
+          const uids = action.uids.filter((uid) => !failedUids.has(uid));
           try {
-            await ctx.local.flush?.();
+            await side(action.side).changeFlags(uids, action.add, action.remove);
+            counts.flagged += uids.length;
           } catch (error) {
-            // A file that could not be synced or renamed: the batch stays unrecorded (the
-            // files that made it are paired again by the next run).
             fail(error);
-            break;
+            for (const uid of uids) failedUids.add(uid);
           }
-          await ctx.status.apply({ set: batch });
+          break;
         }
-        break;
-      }
-      case "changeFlags": {
-        const uids = action.uids.filter((uid) => !failedUids.has(uid));
-        try {
-          await side(action.side).changeFlags(uids, action.add, action.remove);
-          counts.flagged += uids.length;
-        } catch (error) {
-          fail(error);
-          for (const uid of uids) failedUids.add(uid);
+        case "record": {
+          const entries = action.entries.filter(([uid]) => !failedUids.has(uid));
+          record(entries);
+          break;
         }
-        break;
+        case "delete": {
+          await side(action.side).deleteMessages(action.uids);
+          forget(action.uids);
+          if (action.side === "local") counts.deletedLocal += action.uids.length;
+          else counts.deletedRemote += action.uids.length;
+          break;
+        }
+        case "forget":
+          forget(action.uids);
+          break;
       }
-      case "record": {
-        const entries = action.entries.filter(([uid]) => !failedUids.has(uid));
-        if (entries.length > 0) await ctx.status.apply({ set: entries });
-        break;
-      }
-      case "delete": {
-        await side(action.side).deleteMessages(action.uids);
-        await ctx.status.apply({ remove: action.uids });
-        if (action.side === "local") counts.deletedLocal += action.uids.length;
-        else counts.deletedRemote += action.uids.length;
-        break;
-      }
-      case "forget":
-        await ctx.status.apply({ remove: action.uids });
-        break;
     }
+  } catch (error) {
+    // What completed before the failure is recorded all the same (a failed commit here only
+    // leaves it to the next run, which pairs it again).
+    await commit().catch(() => {});
+    throw error;
   }
+  await commit();
   return { counts, messageErrors, unseenCopied };
 }
