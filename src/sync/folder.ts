@@ -362,9 +362,9 @@ export async function syncFolder(
         remoteUnchanged(summary, quickState, records.size);
       // With CONDSTORE and a saved summary of the same UIDVALIDITY, the status is what the
       // server held at the saved HIGHESTMODSEQ: only what changed since needs listing.
-      const savedModseq = quickState?.highestModseq === undefined
-        ? undefined
-        : BigInt(quickState.highestModseq);
+      const savedModseq = /^\d+$/.test(quickState?.highestModseq ?? "")
+        ? BigInt(quickState!.highestModseq!)
+        : undefined;
       const remoteDelta = !remoteKnown && window === undefined && savedModseq !== undefined &&
         remoteFolder.changedSnapshot !== undefined && summary?.highestModseq !== undefined &&
         summary.uidValidity === quickState?.uidValidity && summary.highestModseq >= savedModseq;

@@ -166,6 +166,29 @@ Deno.test("a full sync lists the whole folder when the status lost a message the
   }
 });
 
+Deno.test("a damaged quick-sync record only costs a full listing", async () => {
+  const server = await dovecot();
+  const user = server.newUser("fullbadstate");
+  for (const id of ["fb-1", "fb-2"]) await server.seed(user, "INBOX", message(id));
+  const account = await makeAccount(server, user);
+  try {
+    assert.equal((await runCli(["-c", account.config])).code, 0);
+    const state = `${account.metadata}/Repository-Remote/QuickSync/INBOX`;
+    const saved = JSON.parse(await Deno.readTextFile(state));
+    await Deno.writeTextFile(
+      state,
+      JSON.stringify({ ...saved, highestModseq: "not a number", localStamp: 7 }),
+    );
+    await server.setFlags(user, "INBOX", 2, ["\\Flagged"]);
+    const full = await runCli(["-c", account.config, "-d", "imap"]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "listed in full");
+    assert.deepEqual(byUid(await readFolder(`${account.mail}/INBOX`)), [[1, ""], [2, "F"]]);
+  } finally {
+    await account.remove();
+  }
+});
+
 Deno.test("a full sync with the server unchanged still sends local changes, then lists again", async () => {
   const server = await dovecot();
   const user = server.newUser("fulllocal");
