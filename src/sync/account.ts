@@ -184,8 +184,11 @@ export async function syncAccount(ctx: AccountSyncContext): Promise<AccountResul
       return false;
     });
     // One pipelined round trip for every folder's summary: a folder that neither side changed
-    // then costs no SELECT, listing or status read (see untouchedSinceLastSync).
-    const summaries = await ctx.remote.readSummaries?.(runnable.map((pair) => pair.remote));
+    // then costs no SELECT, listing or status read (see untouchedSinceLastSync), which needs a
+    // local side that can stamp its folders.
+    const summaries = ctx.local.folderStamp === undefined
+      ? undefined
+      : await ctx.remote.readSummaries?.(runnable.map((pair) => pair.remote));
     let fatal: unknown;
     const syncOne = async (pair: { remote: string; local: string }) => {
       if (fatal !== undefined || ctx.stopping?.()) return;
