@@ -94,7 +94,6 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
     for (const action of plan.actions) {
       switch (action.kind) {
         case "copyToRemote": {
-          let batch: Array<readonly [number, string]> = [];
           for (const message of action.messages) {
             try {
               let stored: number | null | undefined;
@@ -112,18 +111,13 @@ export async function executePlan(plan: FolderPlan, ctx: ExecuteContext): Promis
                 );
               }
               await ctx.local.assignUid(message.ref, stored);
-              batch.push([stored, message.flags]);
               counts.uploaded++;
               if (!message.flags.includes("S")) unseenCopied.toRemote++;
-              if (batch.length >= RECORD_BATCH) {
-                await recordCopies(batch);
-                batch = [];
-              }
+              await recordCopies([[stored, message.flags]]);
             } catch (error) {
               fail(error);
             }
           }
-          if (batch.length > 0) await recordCopies(batch);
           break;
         }
         case "copyToLocal": {

@@ -116,23 +116,24 @@ function localUnchanged(local: FolderSnapshot, status: ReadonlyMap<number, strin
   return true;
 }
 
-/** Whether the remote summary equals the saved one (EXISTS, UIDNEXT, HIGHESTMODSEQ). */
-function remoteUnchanged(
-  summary: FolderSummary,
-  saved: QuickState | undefined,
-  statusSize: number,
-): boolean {
-  if (saved === undefined || summary.exists === 0) return false;
-  return summary.uidValidity === saved.uidValidity && summary.exists === saved.exists &&
-    summary.exists === statusSize && summary.uidNext === saved.uidNext &&
-    summary.highestModseq?.toString() === saved.highestModseq;
-}
-
 /** Whether the server's summary equals the saved one exactly. */
 function sameSummary(summary: FolderSummary, saved: QuickState): boolean {
   return summary.uidValidity === saved.uidValidity && summary.exists === saved.exists &&
     summary.uidNext === saved.uidNext &&
     summary.highestModseq?.toString() === saved.highestModseq;
+}
+
+/**
+ * Whether the remote summary equals the saved one (EXISTS, UIDNEXT, HIGHESTMODSEQ) and the
+ * status holds as many messages as the server: then the status is the server's listing.
+ */
+function remoteUnchanged(
+  summary: FolderSummary,
+  saved: QuickState | undefined,
+  statusSize: number,
+): boolean {
+  if (saved === undefined || summary.exists === 0 || summary.exists !== statusSize) return false;
+  return sameSummary(summary, saved);
 }
 
 /**

@@ -15,6 +15,9 @@ import {
   writeLocalFolder,
 } from "../_helpers/account.ts";
 
+/** A `-d imap` trace line listing every message's flags (no CHANGEDSINCE). */
+const FULL_LISTING = /UID FETCH 1:\* \(UID FLAGS\)\s*$/m;
+
 /** UID and flag letters of each file, by UID. */
 function byUid(files: readonly { name: string }[]): Array<[number | undefined, string]> {
   return files.map((f): [number | undefined, string] => [uidOf(f.name), flagsOf(f.name)])
@@ -112,7 +115,7 @@ Deno.test("a full sync after server changes lists only what changed since HIGHES
     const changed = await runCli(["-c", account.config, "-d", "imap"]);
     assert.equal(changed.code, 0, changed.stderr);
     assert.match(changed.stderr, /UID FETCH 1:\* \(UID FLAGS\) \(CHANGEDSINCE \d+\)/);
-    assert.doesNotMatch(changed.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "no full listing");
+    assert.doesNotMatch(changed.stderr, FULL_LISTING, "no full listing");
     assert.doesNotMatch(changed.stderr, /UID SEARCH ALL/, "nothing went away");
     assert.deepEqual(
       byUid(await readFolder(`${account.mail}/INBOX`)),
@@ -125,7 +128,7 @@ Deno.test("a full sync after server changes lists only what changed since HIGHES
     assert.equal(expunged.code, 0, expunged.stderr);
     assert.match(expunged.stderr, /CHANGEDSINCE/);
     assert.match(expunged.stderr, /UID SEARCH ALL/);
-    assert.doesNotMatch(expunged.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "no full listing");
+    assert.doesNotMatch(expunged.stderr, FULL_LISTING, "no full listing");
     assert.deepEqual(
       byUid(await readFolder(`${account.mail}/INBOX`)),
       [[1, "FS"], [2, "R"], [4, ""], [5, ""]],
@@ -151,7 +154,7 @@ Deno.test("a full sync lists the whole folder when the status lost a message the
     const full = await runCli(["-c", account.config, "-d", "imap"]);
     assert.equal(full.code, 0, full.stderr);
     assert.match(full.stderr, /CHANGEDSINCE/);
-    assert.match(full.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "listed in full");
+    assert.match(full.stderr, FULL_LISTING, "listed in full");
     assert.deepEqual(
       byUid(await readFolder(`${account.mail}/INBOX`)),
       [[1, "F"], [2, ""], [3, ""]],
@@ -182,7 +185,7 @@ Deno.test("a damaged quick-sync record only costs a full listing", async () => {
     await server.setFlags(user, "INBOX", 2, ["\\Flagged"]);
     const full = await runCli(["-c", account.config, "-d", "imap"]);
     assert.equal(full.code, 0, full.stderr);
-    assert.match(full.stderr, /UID FETCH 1:\* \(UID FLAGS\)\s*$/m, "listed in full");
+    assert.match(full.stderr, FULL_LISTING, "listed in full");
     assert.deepEqual(byUid(await readFolder(`${account.mail}/INBOX`)), [[1, ""], [2, "F"]]);
   } finally {
     await account.remove();
